@@ -1,0 +1,1 @@
+//! Spec-conformance cases: run the checker inside a container and compare with config.json.
