@@ -14,10 +14,16 @@ pub struct FlagSpec {
 }
 
 const fn flag(names: &'static [&'static str]) -> FlagSpec {
-    FlagSpec { names, takes_value: false }
+    FlagSpec {
+        names,
+        takes_value: false,
+    }
 }
 const fn opt(names: &'static [&'static str]) -> FlagSpec {
-    FlagSpec { names, takes_value: true }
+    FlagSpec {
+        names,
+        takes_value: true,
+    }
 }
 
 pub const GLOBAL_FLAGS: &[FlagSpec] = &[
@@ -121,7 +127,10 @@ pub struct Args {
 impl Args {
     /// Last value given for a flag, by its canonical (first) name.
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.values.get(name).and_then(|v| v.last()).map(|s| s.as_str())
+        self.values
+            .get(name)
+            .and_then(|v| v.last())
+            .map(|s| s.as_str())
     }
     pub fn values(&self, name: &str) -> &[String] {
         self.values.get(name).map(|v| v.as_slice()).unwrap_or(&[])
@@ -144,7 +153,12 @@ fn find<'a>(specs: &'a [FlagSpec], name: &str) -> Option<&'a FlagSpec> {
 /// Parse `argv` against `specs`. With `stop_at_first_positional`, flag parsing ends at the first
 /// positional argument; everything from there on is positional (used for global flags, where the
 /// first positional is the subcommand, and for exec).
-pub fn parse(argv: &[String], specs: &[FlagSpec], stop_at_first_positional: bool, what: &str) -> Result<Args> {
+pub fn parse(
+    argv: &[String],
+    specs: &[FlagSpec],
+    stop_at_first_positional: bool,
+    what: &str,
+) -> Result<Args> {
     let mut args = Args::default();
     let mut i = 0;
     while i < argv.len() {
@@ -159,8 +173,9 @@ pub fn parse(argv: &[String], specs: &[FlagSpec], stop_at_first_positional: bool
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (body, None),
             };
-            let spec = find(specs, name)
-                .ok_or_else(|| Error::Usage(format!("{what}: flag provided but not defined: -{name}")))?;
+            let spec = find(specs, name).ok_or_else(|| {
+                Error::Usage(format!("{what}: flag provided but not defined: -{name}"))
+            })?;
             let canonical = spec.names[0];
             let value = if spec.takes_value {
                 match inline {
@@ -227,7 +242,11 @@ pub fn help() -> String {
 pub fn expect_args(args: &Args, cmd: &Command, min: usize, max: usize) -> Result<()> {
     let n = args.positional.len();
     if n < min || n > max {
-        let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        let want = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
         let name = cmd.name;
         return Err(Error::Usage(format!(
             "{name}: \"husk {name}\" requires {want} argument(s), got {n}; usage: {}",

@@ -12,7 +12,10 @@ pub enum Error {
     /// A container id that is unknown, duplicate or malformed, or in the wrong state.
     Container(String),
     /// A system call or file operation failed; `what` says what was being done.
-    Sys { what: String, errno: nix::errno::Errno },
+    Sys {
+        what: String,
+        errno: nix::errno::Errno,
+    },
     /// Anything else that already has a full message.
     Other(String),
 }
@@ -25,20 +28,37 @@ impl fmt::Display for Error {
             Error::Usage(m) | Error::Config(m) | Error::Container(m) | Error::Other(m) => {
                 f.write_str(m)
             }
-            Error::Sys { what, errno } => write!(f, "{what}: {}", errno.desc()),
+            Error::Sys { what, errno } => write!(f, "{what}: {}", errno_text(*errno)),
         }
     }
 }
 
 impl std::error::Error for Error {}
 
+/// strerror text in lower case, as Go (and so runc) prints it; engines match on it
+/// ("no such file or directory", "permission denied").
+pub fn errno_text(e: nix::errno::Errno) -> String {
+    let d = e.desc();
+    let mut c = d.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 impl Error {
     pub fn sys(what: impl Into<String>, errno: nix::errno::Errno) -> Self {
-        Error::Sys { what: what.into(), errno }
+        Error::Sys {
+            what: what.into(),
+            errno,
+        }
     }
     pub fn io(what: impl Into<String>, e: std::io::Error) -> Self {
         match e.raw_os_error() {
-            Some(n) => Error::Sys { what: what.into(), errno: nix::errno::Errno::from_raw(n) },
+            Some(n) => Error::Sys {
+                what: what.into(),
+                errno: nix::errno::Errno::from_raw(n),
+            },
             None => Error::Other(format!("{}: {e}", what.into())),
         }
     }

@@ -25,10 +25,25 @@ enum Sink {
 
 /// RFC 3339 time in UTC with nanoseconds, as runc's logrus writes it.
 pub fn rfc3339_now() -> String {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: ts is a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     rfc3339(ts.tv_sec, ts.tv_nsec as u32)
+}
+
+/// Go's RFC3339Nano as runc prints `created`: trailing zeros of the fraction trimmed.
+pub fn rfc3339_now_go() -> String {
+    let s = rfc3339_now();
+    let (head, frac) = s.trim_end_matches('Z').split_once('.').unwrap_or((&s, ""));
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{head}Z")
+    } else {
+        format!("{head}.{frac}Z")
+    }
 }
 
 pub fn rfc3339(secs: i64, nanos: u32) -> String {
@@ -87,7 +102,10 @@ impl log::Log for Logger {
 
 /// logrus quotes a text value when it has spaces or quotes in it.
 fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c))
+    {
         s.to_string()
     } else {
         format!("{s:?}")
@@ -109,10 +127,22 @@ pub fn init(path: Option<&str>, format: Format, debug: bool) -> Result<bool, Str
         }
         _ => (Sink::Stderr, false),
     };
-    let level = if debug { log::LevelFilter::Debug } else { log::LevelFilter::Warn };
+    let level = if debug {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Warn
+    };
     // JSON logs without --debug carry errors only (warnings would be shown by podman as errors).
-    let level = if format == Format::Json && !debug { log::LevelFilter::Error } else { level };
-    let logger = Box::new(Logger { out: Mutex::new(sink), format, level });
+    let level = if format == Format::Json && !debug {
+        log::LevelFilter::Error
+    } else {
+        level
+    };
+    let logger = Box::new(Logger {
+        out: Mutex::new(sink),
+        format,
+        level,
+    });
     log::set_boxed_logger(logger).map_err(|e| e.to_string())?;
     log::set_max_level(level);
     Ok(to_file)

@@ -2,10 +2,18 @@
 //! main parses the command line, sets up logging, dispatches, and maps errors to one line
 //! and a non-zero exit status. Nothing else.
 
+mod cgroups_glue;
 mod cli;
 mod commands;
+mod container;
 mod error;
+mod hooks;
 mod logger;
+mod namespaces;
+mod process;
+mod rootfs;
+mod security;
+mod spec;
 
 use error::Error;
 
@@ -46,12 +54,17 @@ fn run(argv: &[String]) -> error::Result<i32> {
             )))
         }
     };
-    let to_file = logger::init(global.value("log"), format, global.is_set("debug")).map_err(Error::Usage)?;
+    let to_file =
+        logger::init(global.value("log"), format, global.is_set("debug")).map_err(Error::Usage)?;
     LOG_TO_FILE.store(to_file, std::sync::atomic::Ordering::Relaxed);
     LOGGER_READY.store(true, std::sync::atomic::Ordering::Relaxed);
 
     if global.is_set("version") {
-        println!("husk version {}\nspec: {}", env!("CARGO_PKG_VERSION"), commands::OCI_VERSION);
+        println!(
+            "husk version {}\nspec: {}",
+            env!("CARGO_PKG_VERSION"),
+            commands::OCI_VERSION
+        );
         return Ok(0);
     }
     let Some(name) = global.positional.first() else {
@@ -64,7 +77,12 @@ fn run(argv: &[String]) -> error::Result<i32> {
     }
     let cmd = cli::command(name)
         .ok_or_else(|| Error::Usage(format!("no such command: {name:?} (see husk --help)")))?;
-    let args = cli::parse(&global.positional[1..], cmd.flags, cmd.stop_at_positional, cmd.name)?;
+    let args = cli::parse(
+        &global.positional[1..],
+        cmd.flags,
+        cmd.stop_at_positional,
+        cmd.name,
+    )?;
     let ctx = commands::Global::from_args(&global)?;
     commands::dispatch(&ctx, cmd, &args)
 }

@@ -1,0 +1,323 @@
+//! `create`: set the container up and leave its init waiting for `start`.
+
+use super::Global;
+use crate::cli::Args;
+use crate::container::{self, Container, State, Status};
+use crate::error::{Context, Error, Result};
+use crate::namespaces::Plan;
+use crate::process::{self, init::InitArgs};
+use crate::security::caps;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+pub struct Options {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+    /// `run` in the foreground: init stays our child and we wait for it.
+    pub foreground: bool,
+}
+
+impl Options {
+    pub fn from_args(a: &Args) -> Result<Options> {
+        let preserve_fds = match a.value("preserve-fds") {
+            None => 0,
+            Some(v) => v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                Error::Usage(format!("--preserve-fds {v:?}: not a non-negative number"))
+            })?,
+        };
+        Ok(Options {
+            id: a.positional[0].clone(),
+            bundle: a
+                .value("bundle")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            console_socket: a.value("console-socket").map(PathBuf::from),
+            pid_file: a.value("pid-file").map(PathBuf::from),
+            no_pivot: a.is_set("no-pivot"),
+            no_new_keyring: a.is_set("no-new-keyring"),
+            preserve_fds,
+            foreground: false,
+        })
+    }
+}
+
+/// Removes the half-made container (state dir, cgroup) unless disarmed.
+struct Cleanup<'a> {
+    dir: &'a Path,
+    cgroup: Option<crate::cgroups_glue::Cgroup>,
+    armed: bool,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(cg) = self.cgroup.take() {
+                cg.destroy();
+            }
+            let _ = std::fs::remove_dir_all(self.dir);
+        }
+    }
+}
+
+pub fn run(g: &Global, a: &Args) -> Result<i32> {
+    crate::cli::expect_args(
+        a,
+        crate::cli::command("create").unwrap_or(&crate::cli::COMMANDS[0]),
+        1,
+        1,
+    )?;
+    let opts = Options::from_args(a)?;
+    create(g, &opts)?;
+    Ok(0)
+}
+
+/// Create the container; returns its init pid.
+pub fn create(g: &Global, o: &Options) -> Result<Container> {
+    container::validate_id(&o.id)?;
+    let bundle = crate::spec::load(&o.bundle)?;
+    let spec = &bundle.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Config("process: missing".into()))?;
+    let terminal = process.terminal() == Some(true);
+    match (terminal, &o.console_socket) {
+        (true, None) if o.foreground => return Err(Error::Usage("process.terminal: a terminal without --console-socket (husk relaying the terminal itself) is not supported yet; pass --console-socket".into())),
+        (true, None) => return Err(Error::Usage("process.terminal is true: --console-socket is required to receive the terminal".into())),
+        (false, Some(_)) => return Err(Error::Usage("--console-socket: cannot be used when process.terminal is false".into())),
+        _ => {}
+    }
+
+    // Everything that can be checked without side effects is checked before the state dir.
+    let plan = Plan::from_spec(spec)?;
+    let seccomp = crate::security::seccomp_glue::compile(spec)?;
+    let cgroup_cfg = crate::cgroups_glue::plan(spec, &o.id)?;
+    let console = match &o.console_socket {
+        Some(p) => Some(connect(p)?),
+        None => None,
+    };
+    let caps = caps::Sets::from_spec(process.capabilities().as_ref());
+
+    // The state directory; mkdir is the atomic "does this id exist" check.
+    std::fs::create_dir_all(&g.root).ctx(|| format!("--root {}: creating", g.root.display()))?;
+    let dir = Container::state_dir(&g.root, &o.id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Container(format!(
+                "container with id {} already exists",
+                o.id
+            )))
+        }
+        Err(e) => {
+            return Err(Error::io(
+                format!("creating state directory {}", dir.display()),
+                e,
+            ))
+        }
+    }
+    let mut cleanup = Cleanup {
+        dir: &dir,
+        cgroup: None,
+        armed: true,
+    };
+    nix::sys::stat::fchmodat(
+        None,
+        &dir,
+        nix::sys::stat::Mode::from_bits_truncate(0o711),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .ctx(|| format!("chmod {}", dir.display()))?;
+
+    let fifo_path = dir.join(container::EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .ctx(|| format!("creating {}", fifo_path.display()))?;
+    // mkfifo is subject to umask; the fifo must be writable by a non-root container user.
+    nix::sys::stat::fchmodat(
+        None,
+        &fifo_path,
+        nix::sys::stat::Mode::from_bits_truncate(0o622),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .ctx(|| format!("chmod {}", fifo_path.display()))?;
+    let fifo = open_path(&fifo_path)?;
+
+    // Socket activation: LISTEN_FDS given to us pass on to the container, as with runc.
+    let mut extra_env = Vec::new();
+    let mut preserved = o.preserve_fds;
+    if let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|n| *n > 0)
+    {
+        extra_env.push(format!("LISTEN_FDS={n}"));
+        extra_env.push("LISTEN_PID=1".to_string());
+        preserved += n;
+    }
+
+    let hooks = spec.hooks().as_ref();
+    let prestart = hooks.and_then(|h| h.prestart().clone()).unwrap_or_default();
+    let create_runtime = hooks
+        .and_then(|h| h.create_runtime().clone())
+        .unwrap_or_default();
+    let has_container_side = hooks.is_some_and(|h| {
+        h.create_container().as_ref().is_some_and(|v| !v.is_empty())
+            || h.start_container().as_ref().is_some_and(|v| !v.is_empty())
+    });
+    let annotations: std::collections::BTreeMap<String, String> = spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+
+    let (parent_sock, child_sock) = process::channel::pair()?;
+    let args = InitArgs {
+        spec,
+        rootfs: &bundle.rootfs,
+        bundle: &bundle.dir,
+        plan: &plan,
+        sock: &child_sock,
+        fifo: &fifo,
+        console_socket: console.as_ref(),
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserved_fds: preserved,
+        extra_env: &extra_env,
+        has_runtime_hooks: !prestart.is_empty() || !create_runtime.is_empty() || has_container_side,
+        caps: &caps,
+        seccomp: seccomp.as_ref(),
+    };
+
+    let id = o.id.clone();
+    let bundle_dir = bundle.dir.clone();
+    let mut runtime_hooks = |pid: i32| -> Result<Vec<u8>> {
+        let state = container::hook_state(&id, pid, Status::Creating, &bundle_dir, &annotations);
+        crate::hooks::run_all("prestart", &prestart, &state)?;
+        crate::hooks::run_all("createRuntime", &create_runtime, &state)?;
+        Ok(state)
+    };
+    let mut cgroup_made: Option<crate::cgroups_glue::Cgroup> = None;
+    let mut enter_cgroup = |pid: i32| -> Result<()> {
+        if let Some(cfg) = &cgroup_cfg {
+            cgroup_made = Some(crate::cgroups_glue::enter(cfg, pid)?);
+        }
+        Ok(())
+    };
+    let spawned = process::spawn(
+        &args,
+        parent_sock,
+        process::Hooks {
+            runtime: &mut runtime_hooks,
+            enter_cgroup: &mut enter_cgroup,
+        },
+    );
+    cleanup.cgroup = cgroup_made.take();
+    let pid = spawned?;
+    drop(child_sock);
+
+    let (pid_start, _) = container::proc_stat(pid).ok_or_else(|| {
+        Error::Other(format!(
+            "the container's init (pid {pid}) exited right after setup"
+        ))
+    })?;
+    let c = Container {
+        dir: dir.clone(),
+        state: State {
+            id: o.id.clone(),
+            pid,
+            pid_start,
+            bundle: bundle.dir.clone(),
+            rootfs: bundle.rootfs.clone(),
+            created: crate::logger::rfc3339_now_go(),
+            owner: String::new(),
+            annotations: spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            poststart: hooks
+                .and_then(|h| h.poststart().clone())
+                .unwrap_or_default(),
+            poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
+            cgroup: cleanup.cgroup.as_ref().map(|c| c.state()),
+            namespaces: spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.namespaces().as_ref())
+                .map(|ns| {
+                    ns.iter()
+                        .map(|n| {
+                            (
+                                n.typ().to_string(),
+                                n.path()
+                                    .as_ref()
+                                    .map(|p| p.display().to_string())
+                                    .unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            process: Some(process.clone()),
+        },
+    };
+    let saved = c.save().and_then(|()| match &o.pid_file {
+        Some(p) => write_pid_file(p, pid),
+        None => Ok(()),
+    });
+    if let Err(e) = saved {
+        // SAFETY: kill our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        return Err(e);
+    }
+    cleanup.armed = false;
+    Ok(c)
+}
+
+fn open_path(p: &Path) -> Result<OwnedFd> {
+    let fd = nix::fcntl::open(
+        p,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| format!("opening {}", p.display()))?;
+    // SAFETY: fresh fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn connect(p: &Path) -> Result<OwnedFd> {
+    let s = std::os::unix::net::UnixStream::connect(p).map_err(|e| {
+        Error::Usage(format!(
+            "--console-socket {}: {}",
+            p.display(),
+            crate::spec::io_desc(&e)
+        ))
+    })?;
+    Ok(OwnedFd::from(s))
+}
+
+/// Write the pid file atomically, as runc does (engines read it as soon as it appears).
+pub fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        p.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    std::fs::write(&tmp, pid.to_string()).ctx(|| format!("--pid-file {}", p.display()))?;
+    std::fs::rename(&tmp, p).ctx(|| format!("--pid-file {}", p.display()))
+}

@@ -1,0 +1,123 @@
+//! OCI hooks: run a hook's program with its args and env, the container state JSON on stdin,
+//! and its timeout. Which hooks run where (runtime or container namespace) is decided by the
+//! caller; this only runs them.
+
+use crate::error::{Error, Result};
+use oci_spec::runtime::Hook;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+/// Run every hook of one kind in order; the first failure stops the list.
+pub fn run_all(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
+    for (i, h) in hooks.iter().enumerate() {
+        run(h, state).map_err(|e| {
+            Error::Other(format!("hooks.{kind}[{i}] ({}): {e}", h.path().display()))
+        })?;
+    }
+    Ok(())
+}
+
+/// Run hooks whose failure must not stop the lifecycle (poststart, poststop): log and go on.
+pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &[u8]) {
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run(h, state) {
+            log::warn!("hooks.{kind}[{i}] ({}): {e}", h.path().display());
+        }
+    }
+}
+
+fn run(h: &Hook, state: &[u8]) -> std::result::Result<(), String> {
+    let mut cmd = Command::new(h.path());
+    let args = h.args().as_deref().unwrap_or(&[]);
+    if let Some(a0) = args.first() {
+        cmd.arg0(a0);
+    }
+    if args.len() > 1 {
+        cmd.args(&args[1..]);
+    }
+    cmd.env_clear();
+    for kv in h.env().as_deref().unwrap_or(&[]) {
+        if let Some((k, v)) = kv.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run: {}", crate::spec::io_desc(&e)))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its stdin is fine: ignore EPIPE.
+        let _ = stdin.write_all(state);
+    }
+    let timeout = h.timeout().map(|t| t as i32);
+    let status = match wait_timeout(child.id() as i32, timeout) {
+        Ok(Some(())) => child.wait().map_err(|e| e.to_string())?,
+        Ok(None) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("timed out after {}s", timeout.unwrap_or(0)));
+        }
+        Err(e) => return Err(e),
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let mut err = String::new();
+    if let Some(mut s) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut s, &mut err);
+    }
+    let err = err.trim();
+    let how = match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (_, Some(s)) => format!("killed by signal {s}"),
+        _ => "failed".to_string(),
+    };
+    if err.is_empty() {
+        Err(how)
+    } else {
+        Err(format!("{how}: {err}"))
+    }
+}
+
+/// Wait until pid exits (Some) or `secs` pass (None), without reaping it.
+pub fn wait_timeout(pid: i32, secs: Option<i32>) -> std::result::Result<Option<()>, String> {
+    let fd = pidfd_open(pid).map_err(|e| format!("pidfd_open: {}", crate::error::errno_text(e)))?;
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = secs.map(|s| s.saturating_mul(1000)).unwrap_or(-1);
+    loop {
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if r < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+            continue;
+        }
+        return match r {
+            0 => Ok(None),
+            r if r > 0 => Ok(Some(())),
+            _ => Err(format!(
+                "poll: {}",
+                crate::error::errno_text(nix::errno::Errno::last())
+            )),
+        };
+    }
+}
+
+pub fn pidfd_open(pid: i32) -> std::result::Result<OwnedFd, nix::errno::Errno> {
+    // SAFETY: pidfd_open returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: fresh fd from the kernel.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}

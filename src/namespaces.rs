@@ -1,0 +1,206 @@
+//! Namespaces: which to create and which to join, uid/gid maps, time offsets.
+//!
+//! Namespaces given by path are opened by the runtime before it clones, so a bad path is a
+//! config error reported before anything exists, and so the fds stay valid whatever mount
+//! namespace the child later joins.
+
+use crate::error::{Context, Error, Result};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// The order namespaces are joined in: user first (it grants the rights for the others),
+/// mount last (joining it changes how paths resolve).
+const JOIN_ORDER: [LinuxNamespaceType; 8] = [
+    LinuxNamespaceType::User,
+    LinuxNamespaceType::Ipc,
+    LinuxNamespaceType::Uts,
+    LinuxNamespaceType::Network,
+    LinuxNamespaceType::Pid,
+    LinuxNamespaceType::Cgroup,
+    LinuxNamespaceType::Time,
+    LinuxNamespaceType::Mount,
+];
+
+pub fn clone_flag(t: LinuxNamespaceType) -> libc::c_int {
+    match t {
+        LinuxNamespaceType::Mount => libc::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
+        LinuxNamespaceType::User => libc::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
+        LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+        LinuxNamespaceType::Time => libc::CLONE_NEWTIME,
+    }
+}
+
+pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+/// What the container's namespaces need: flags to create, fds to join (in join order).
+pub struct Plan {
+    pub new_flags: libc::c_int,
+    pub join: Vec<(LinuxNamespaceType, OwnedFd)>,
+}
+
+impl Plan {
+    pub fn from_spec(spec: &Spec) -> Result<Plan> {
+        let mut new_flags = 0;
+        let mut join = Vec::new();
+        let list = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+        for t in JOIN_ORDER {
+            let Some((i, ns)) = list.and_then(|l| l.iter().enumerate().find(|(_, n)| n.typ() == t))
+            else {
+                continue;
+            };
+            match ns.path() {
+                None => new_flags |= clone_flag(t),
+                Some(p) => {
+                    let fd = nix::fcntl::open(
+                        p,
+                        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                        nix::sys::stat::Mode::empty(),
+                    )
+                    .map_err(|e| {
+                        Error::Config(format!(
+                            "linux.namespaces[{i}].path {}: {}",
+                            p.display(),
+                            crate::error::errno_text(e)
+                        ))
+                    })?;
+                    // SAFETY: open returned a fresh fd that nothing else owns.
+                    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+                    // setns with the type checks that the file really is a namespace of that kind.
+                    check_ns_type(&fd, t).map_err(|m| {
+                        Error::Config(format!("linux.namespaces[{i}].path {}: {m}", p.display()))
+                    })?;
+                    join.push((t, fd));
+                }
+            }
+        }
+        Ok(Plan { new_flags, join })
+    }
+
+    pub fn joins(&self, t: LinuxNamespaceType) -> bool {
+        self.join.iter().any(|(k, _)| *k == t)
+    }
+
+    /// One clone can create every new namespace directly (the fast path) unless a user or pid
+    /// namespace is joined (they must be entered before the others are created, and a pid
+    /// namespace only applies to children), a time namespace needs offsets written before any
+    /// process enters it, or a joined namespace must be entered with the host's privileges
+    /// before a new user namespace takes them away.
+    pub fn needs_two_stages(&self) -> bool {
+        self.joins(LinuxNamespaceType::User)
+            || self.joins(LinuxNamespaceType::Pid)
+            || self.joins(LinuxNamespaceType::Time)
+            || self.new_flags & libc::CLONE_NEWTIME != 0
+            || (!self.join.is_empty() && self.new_flags & libc::CLONE_NEWUSER != 0)
+    }
+}
+
+const NSFS_MAGIC: i64 = 0x6e736673;
+
+fn check_ns_type(fd: &OwnedFd, t: LinuxNamespaceType) -> std::result::Result<(), String> {
+    let st = nix::sys::statfs::fstatfs(fd).map_err(crate::error::errno_text)?;
+    if st.filesystem_type().0 != NSFS_MAGIC {
+        return Err(format!(
+            "not a namespace file (expected a {} namespace, such as /proc/PID/ns/{})",
+            t,
+            proc_name(t)
+        ));
+    }
+    // NS_GET_NSTYPE (0xb703) tells the kind without joining.
+    // SAFETY: ioctl on a valid fd with no argument.
+    let kind = unsafe { libc::ioctl(fd.as_raw_fd(), 0xb703) };
+    if kind >= 0 && kind != clone_flag(t) {
+        return Err(format!("is a namespace of another type, not {}", t));
+    }
+    Ok(())
+}
+
+/// Join the namespaces given by path, in order (called in the child).
+pub fn join(plan: &Plan, only: impl Fn(LinuxNamespaceType) -> bool) -> Result<()> {
+    for (t, fd) in &plan.join {
+        if !only(*t) {
+            continue;
+        }
+        // SAFETY: setns on a valid namespace fd.
+        if unsafe { libc::setns(fd.as_raw_fd(), clone_flag(*t)) } != 0 {
+            return Err(Error::sys(
+                format!("joining the {} namespace given in linux.namespaces", t),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    let mut s = String::new();
+    for m in maps {
+        s.push_str(&format!(
+            "{} {} {}\n",
+            m.container_id(),
+            m.host_id(),
+            m.size()
+        ));
+    }
+    s
+}
+
+/// Write uid_map and gid_map of a process that has just created a user namespace. The runtime
+/// is root in the parent namespace, so several ranges and setgroups stay allowed.
+pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    let Some(linux) = spec.linux().as_ref() else {
+        return Ok(());
+    };
+    if let Some(m) = linux.uid_mappings().as_ref().filter(|m| !m.is_empty()) {
+        std::fs::write(format!("/proc/{pid}/uid_map"), map_text(m))
+            .ctx(|| "linux.uidMappings: writing uid_map".to_string())?;
+    }
+    if let Some(m) = linux.gid_mappings().as_ref().filter(|m| !m.is_empty()) {
+        std::fs::write(format!("/proc/{pid}/gid_map"), map_text(m))
+            .ctx(|| "linux.gidMappings: writing gid_map".to_string())?;
+    }
+    Ok(())
+}
+
+/// Offsets for a new time namespace, written by the process that unshared it, before it forks
+/// the first process into it.
+pub fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    let mut s = String::new();
+    for (clock, off) in offsets {
+        let name =
+            match clock.as_str() {
+                "monotonic" | "boottime" => clock.as_str(),
+                other => return Err(Error::Config(format!(
+                    "linux.timeOffsets: unknown clock {other:?} (expected monotonic or boottime)"
+                ))),
+            };
+        s.push_str(&format!(
+            "{name} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    std::fs::write("/proc/self/timens_offsets", s)
+        .ctx(|| "linux.timeOffsets: writing /proc/self/timens_offsets".to_string())
+}

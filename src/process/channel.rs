@@ -1,0 +1,117 @@
+//! The parent <-> init channel: a SOCK_SEQPACKET socketpair, so every message arrives whole;
+//! a message is one tag byte and a payload. EOF means the other side died.
+
+use crate::error::{Error, Result};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// Init asks the parent to write its uid/gid maps (two-stage path).
+pub const MAPS: u8 = b'M';
+/// Parent: maps written / cgroup joined, go on.
+pub const GO: u8 = b'g';
+/// Stage 1 reports the pid of init (payload: i32, host pid namespace).
+pub const PID: u8 = b'P';
+/// Init is ready for the runtime-namespace hooks (prestart, createRuntime).
+pub const HOOKS: u8 = b'H';
+/// Parent: those hooks ran; payload is the state JSON for the container-side hooks.
+pub const HOOKS_DONE: u8 = b'h';
+/// Init is set up and waits on the exec fifo.
+pub const READY: u8 = b'R';
+/// Init failed; payload is the message.
+pub const ERROR: u8 = b'E';
+
+pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds is a valid 2-element array.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(Error::sys(
+            "creating the init socketpair",
+            nix::errno::Errno::last(),
+        ));
+    }
+    // SAFETY: both fds are fresh.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+pub fn send(fd: &OwnedFd, tag: u8, payload: &[u8]) -> Result<()> {
+    let mut buf = Vec::with_capacity(1 + payload.len());
+    buf.push(tag);
+    buf.extend_from_slice(payload);
+    loop {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(());
+        }
+        if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return Err(Error::sys(
+                "sending to the container's init",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+}
+
+/// Receive one message; None on EOF.
+pub fn recv(fd: &OwnedFd) -> Result<Option<(u8, Vec<u8>)>> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n > 0 {
+            buf.truncate(n as usize);
+            let tag = buf.remove(0);
+            return Ok(Some((tag, buf)));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return Err(Error::sys(
+                "reading from the container's init",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+}
+
+/// Wait for one expected tag; an ERROR message or EOF becomes the error.
+pub fn expect(fd: &OwnedFd, want: u8) -> Result<Vec<u8>> {
+    match recv(fd)? {
+        Some((t, p)) if t == want => Ok(p),
+        Some((ERROR, p)) => Err(Error::Other(String::from_utf8_lossy(&p).into_owned())),
+        Some((t, _)) => Err(Error::Other(format!(
+            "unexpected message {:?} from the container's init",
+            t as char
+        ))),
+        None => Err(Error::Other(
+            "the container's init exited during setup".into(),
+        )),
+    }
+}
+
+/// Send an fd over a unix socket with SCM_RIGHTS, with `name` as the data (the console socket
+/// protocol runc's callers expect: the data is the pty's name, the fd its master).
+pub fn send_fd(sock: RawFd, name: &[u8], fd: RawFd) -> Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let iov = [std::io::IoSlice::new(name)];
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(sock, &iov, &cmsg, MsgFlags::empty(), None)
+        .map_err(|e| Error::sys("--console-socket: sending the terminal", e))?;
+    Ok(())
+}

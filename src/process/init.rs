@@ -1,0 +1,702 @@
+//! The container's init: the code that runs in the cloned child, sets the container up from
+//! inside its namespaces, waits for `start` on the exec fifo, and execs the user's program.
+//!
+//! The steps are an ordered list; each says why it sits where it does. Every error before
+//! READY goes back to the parent as one message and the child exits, so `create` fails with
+//! that message and the parent cleans up.
+
+use super::channel;
+use crate::error::{Context, Error, Result};
+use crate::namespaces;
+use crate::rootfs;
+use crate::security::caps;
+use oci_spec::runtime::{LinuxNamespaceType, PosixRlimitType, Spec};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Everything init needs, prepared by the parent before clone (the child gets a copy).
+pub struct InitArgs<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    pub plan: &'a namespaces::Plan,
+    pub sock: &'a OwnedFd,
+    /// O_PATH fd of the exec fifo in the state directory.
+    pub fifo: &'a OwnedFd,
+    /// Connected --console-socket, when process.terminal is set.
+    pub console_socket: Option<&'a OwnedFd>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// fds 3.. that stay open in the container (LISTEN_FDS + --preserve-fds).
+    pub preserved_fds: i32,
+    /// Extra environment (LISTEN_FDS, LISTEN_PID) added to process.env.
+    pub extra_env: &'a [String],
+    pub has_runtime_hooks: bool,
+    pub caps: &'a caps::Sets,
+    /// Seccomp filter, compiled by the parent, loaded as the last step before exec.
+    pub seccomp: Option<&'a crate::security::seccomp_glue::Compiled>,
+}
+
+/// Stage 1 of the two-stage path: join namespaces given by path and create the new ones, then
+/// fork init into them (a pid or time namespace only applies to children). Never returns.
+pub fn stage1(a: &InitArgs) -> ! {
+    let r = (|| -> Result<()> {
+        set_pdeathsig(libc::SIGKILL);
+        // User first: it grants the rights to join and create the others.
+        namespaces::join(a.plan, |t| t == LinuxNamespaceType::User)?;
+        if a.plan.new_flags & libc::CLONE_NEWUSER != 0 {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+                .ctx(|| "creating the user namespace".into())?;
+            channel::send(a.sock, channel::MAPS, &[])?;
+            channel::expect(a.sock, channel::GO)?;
+            become_ns_root()?;
+        }
+        namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
+        let rest = a.plan.new_flags & !libc::CLONE_NEWUSER;
+        if rest != 0 {
+            // SAFETY: unshare with namespace flags only.
+            if unsafe { libc::unshare(rest) } != 0 {
+                return Err(Error::sys(
+                    "creating the container's namespaces",
+                    nix::errno::Errno::last(),
+                ));
+            }
+        }
+        if rest & libc::CLONE_NEWTIME != 0 {
+            namespaces::write_time_offsets(a.spec)?;
+        }
+        // CLONE_PARENT: init becomes the child of the runtime, which can then wait for it.
+        let pid = super::clone(libc::CLONE_PARENT as u64)
+            .ctx(|| "forking the container's init".into())?;
+        if pid == 0 {
+            init(a);
+        }
+        channel::send(a.sock, channel::PID, &pid.to_ne_bytes())
+    })();
+    match r {
+        Ok(()) => exit(0),
+        Err(e) => fail(a.sock, e),
+    }
+}
+
+/// The container's init. Never returns: execs the user's program or exits.
+pub fn init(a: &InitArgs) -> ! {
+    match setup(a) {
+        Ok(never) => match never {},
+        Err(e) => fail(a.sock, e),
+    }
+}
+
+fn fail(sock: &OwnedFd, e: Error) -> ! {
+    let _ = channel::send(sock, channel::ERROR, e.to_string().as_bytes());
+    exit(1)
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit skips atexit handlers and destructors that belong to the parent's copy.
+    unsafe { libc::_exit(code) }
+}
+
+fn set_pdeathsig(sig: libc::c_int) {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+}
+
+/// After the uid/gid maps are written, become root of the new user namespace.
+fn become_ns_root() -> Result<()> {
+    nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+        .ctx(|| "setresgid(0) in the user namespace (is gid 0 mapped?)".into())?;
+    nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+        .ctx(|| "setresuid(0) in the user namespace (is uid 0 mapped?)".into())
+}
+
+enum Never {}
+
+fn setup(a: &InitArgs) -> Result<Never> {
+    let spec = a.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Config("process: missing".into()))?;
+    let linux = spec.linux().as_ref();
+
+    // 1. Die with the runtime while setting up; wait until the parent wrote our id maps and put
+    //    us in our cgroup, so nothing below runs outside them.
+    set_pdeathsig(libc::SIGKILL);
+    channel::expect(a.sock, channel::GO)?;
+    let fast_path = !a.plan.needs_two_stages();
+    if fast_path {
+        if a.plan.new_flags & libc::CLONE_NEWUSER != 0 {
+            become_ns_root()?;
+        }
+        namespaces::join(a.plan, |_| true)?;
+    }
+
+    // 2. A new session: the container must not share the caller's controlling terminal.
+    nix::unistd::setsid().ctx(|| "setsid".into())?;
+
+    // 3. A session keyring of its own, so containers do not share the host's keys.
+    if !a.no_new_keyring {
+        join_session_keyring();
+    }
+
+    // 4. The filesystem. umask 0 so devices and dirs get exactly the modes asked for.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let in_user_ns = namespaces_has(spec, LinuxNamespaceType::User);
+    let mut console_slave: Option<OwnedFd> = None;
+    let setup = rootfs::Setup {
+        spec,
+        rootfs: a.rootfs,
+        bundle: a.bundle,
+        in_user_ns,
+        new_cgroup_ns: a.plan.new_flags & libc::CLONE_NEWCGROUP != 0,
+        console: None,
+    };
+    let root = setup.prepare()?;
+    if let Some(sock) = a.console_socket {
+        let slave = open_console(root.as_raw_fd(), sock, process)?;
+        let target = rootfs::ensure_in_root(
+            root.as_raw_fd(),
+            Path::new("dev/console"),
+            rootfs::Kind::File,
+        )?;
+        nix::mount::mount(
+            Some(&rootfs::fd_path(&slave)),
+            &rootfs::fd_path(&target),
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .ctx(|| "binding the terminal onto /dev/console".into())?;
+        console_slave = Some(slave);
+    }
+
+    // 5. Hostname and domainname (the UTS namespace was checked at load).
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        // SAFETY: pointer and length of a valid string.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(Error::sys(
+                format!("domainname {d:?}"),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+
+    // 6. oom_score_adj through the host's /proc, before the rootfs (and its /proc) take over.
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .ctx(|| format!("process.oomScoreAdj {adj}"))?;
+    }
+
+    // 7. Hooks that run while the container exists but before its process: prestart and
+    //    createRuntime in the runtime's namespaces (the parent runs them), then createContainer
+    //    here, in the container's namespaces but before pivot_root.
+    let mut hook_state = Vec::new();
+    if a.has_runtime_hooks {
+        channel::send(a.sock, channel::HOOKS, &[])?;
+        hook_state = channel::expect(a.sock, channel::HOOKS_DONE)?;
+        if let Some(h) = spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.create_container().as_ref())
+        {
+            crate::hooks::run_all("createContainer", h, &hook_state)?;
+        }
+    }
+
+    // 8. pivot_root: from here on only the container's filesystem is visible.
+    rootfs::pivot_into_rootfs(&root, a.no_pivot)?;
+    drop(root);
+
+    // 9. sysctls, through the container's own /proc (a fresh procfs mount), before
+    //    readonlyPaths make /proc/sys read-only.
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        for (k, v) in sysctl {
+            let path = format!("/proc/sys/{}", k.replace('.', "/"));
+            write_proc(&path, v).map_err(|e| Error::sys(format!("linux.sysctl {k:?}"), e))?;
+        }
+    }
+
+    // 10. Readonly and masked paths, rootfs propagation, and the read-only root.
+    rootfs::finalize(spec)?;
+
+    // 11. Resource limits, personality, scheduler and I/O priority: all still as root.
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        let res = rlimit_resource(r.typ());
+        let lim = libc::rlimit {
+            rlim_cur: r.soft(),
+            rlim_max: r.hard(),
+        };
+        // SAFETY: setrlimit with a valid struct.
+        if unsafe { libc::setrlimit(res, &lim) } != 0 {
+            return Err(Error::sys(
+                format!(
+                    "process.rlimits[{i}] {:?} (soft {}, hard {})",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                ),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
+        let domain = match p.domain() {
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0,
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
+        };
+        if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err(Error::Config(
+                "linux.personality.flags: personality flags are not supported yet".into(),
+            ));
+        }
+        // SAFETY: personality with a plain value.
+        if unsafe { libc::personality(domain) } < 0 {
+            return Err(Error::sys("linux.personality", nix::errno::Errno::last()));
+        }
+    }
+    if let Some(s) = process.scheduler() {
+        set_scheduler(s)?;
+    }
+    if let Some(io) = process.io_priority() {
+        set_io_priority(io)?;
+    }
+
+    // 12. The terminal becomes stdio and the controlling terminal.
+    if let Some(slave) = &console_slave {
+        let user = process.user();
+        let _ = nix::unistd::fchown(slave.as_raw_fd(), Some(user.uid().into()), None);
+        for fd in 0..3 {
+            nix::unistd::dup2(slave.as_raw_fd(), fd).ctx(|| "making the terminal stdio".into())?;
+        }
+        // SAFETY: TIOCSCTTY on our stdin.
+        if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
+            return Err(Error::sys(
+                "making the terminal the controlling terminal",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    drop(console_slave);
+
+    // 13. The user: drop the bounding set while we still hold CAP_SETPCAP, keep the other
+    //     capabilities across the uid change, then set groups, gid, uid.
+    a.caps.drop_bounding()?;
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    let user = process.user();
+    let setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true);
+    if setgroups_allowed {
+        let groups: Vec<nix::unistd::Gid> = user
+            .additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| (*g).into())
+            .collect();
+        nix::unistd::setgroups(&groups).ctx(|| "process.user.additionalGids: setgroups".into())?;
+    } else if user
+        .additional_gids()
+        .as_ref()
+        .is_some_and(|g| !g.is_empty())
+    {
+        return Err(Error::Config(
+            "process.user.additionalGids: setgroups is denied in this user namespace".into(),
+        ));
+    }
+    nix::unistd::setresgid(user.gid().into(), user.gid().into(), user.gid().into())
+        .ctx(|| format!("process.user.gid {}", user.gid()))?;
+    nix::unistd::setresuid(user.uid().into(), user.uid().into(), user.uid().into())
+        .ctx(|| format!("process.user.uid {}", user.uid()))?;
+
+    // 14. cwd, as the user: resolved in the container's root only (no runtime fd is open that
+    //     could lead outside, CVE-2024-21626).
+    nix::unistd::chdir(process.cwd()).ctx(|| format!("process.cwd {}", process.cwd().display()))?;
+
+    // 15. The program, found now so that a missing one fails `create`, not the started process.
+    let args = process.args().as_deref().unwrap_or(&[]);
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    env.extend(a.extra_env.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(user.uid())));
+    }
+    let program = find_program(&args[0], &env)?;
+    let argv = cstrings(args)?;
+    let envp = cstrings(&env)?;
+
+    // 16. Capabilities for the user, then no_new_privs.
+    a.caps.apply()?;
+    if process.no_new_privileges() == Some(true) {
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(Error::sys(
+                "process.noNewPrivileges",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+
+    // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): every other fd
+    //     is marked close-on-exec. The fifo and channel already are.
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 + a.preserved_fds as u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+
+    // 18. Tell the parent we are ready, then wait for `start`: opening the fifo for writing
+    //     blocks until `start` opens it for reading.
+    set_pdeathsig(0);
+    channel::send(a.sock, channel::READY, &[])?;
+    let fifo = open_fifo(a.fifo)?;
+    // SAFETY: write one byte from a static buffer.
+    unsafe { libc::write(fifo.as_raw_fd(), b"0".as_ptr().cast(), 1) };
+    drop(fifo);
+
+    // 19. startContainer hooks, in the container, after start and before the program.
+    if let Some(h) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().as_ref())
+    {
+        if let Err(e) = crate::hooks::run_all("startContainer", h, &hook_state) {
+            eprintln!("husk: {e}");
+            exit(1);
+        }
+    }
+
+    // 20. The seccomp filter goes last, so it never blocks our own setup.
+    if let Some(f) = a.seccomp {
+        if let Err(e) = crate::security::seccomp_glue::load(f, a.spec) {
+            eprintln!("husk: {e}");
+            exit(1);
+        }
+    }
+
+    reset_signals();
+    let umask = user.umask().unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
+    eprintln!("husk: exec {:?}: {}", args[0], crate::error::errno_text(e));
+    exit(if e == nix::errno::Errno::ENOENT {
+        127
+    } else {
+        126
+    })
+}
+
+/// The program starts with default signal dispositions and nothing blocked: `run` blocks the
+/// signals it forwards, and Rust ignores SIGPIPE; neither must leak into the container.
+fn reset_signals() {
+    // SAFETY: plain signal-mask and disposition calls on ourselves.
+    unsafe {
+        for sig in 1..=64 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+fn namespaces_has(spec: &Spec, t: LinuxNamespaceType) -> bool {
+    crate::spec::namespace(spec, t).is_some()
+}
+
+fn join_session_keyring() {
+    // KEYCTL_JOIN_SESSION_KEYRING with a NULL name: a new anonymous session keyring. Hosts
+    // without keyrings (or in some user namespaces) refuse; runc ignores that too.
+    // SAFETY: keyctl with a null name pointer.
+    unsafe { libc::syscall(libc::SYS_keyctl, 1, std::ptr::null::<libc::c_char>()) };
+}
+
+/// Open the fifo for writing through its O_PATH fd; blocks until `start` opens it.
+fn open_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
+    let path = CString::new(format!("/proc/self/fd/{}", fifo.as_raw_fd())).unwrap_or_default();
+    loop {
+        // SAFETY: open with a valid path.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            // SAFETY: fresh fd.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return Err(Error::sys(
+                "opening the exec fifo",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+}
+
+fn write_proc(path: &str, v: &str) -> std::result::Result<(), nix::errno::Errno> {
+    // The container's /proc was mounted by us from a fresh procfs; refuse anything that is not
+    // a procfs file so a hostile rootfs cannot redirect the write (CVE-2025-52881).
+    let fd = rootfs::open_in_root(
+        libc::AT_FDCWD,
+        Path::new(path),
+        libc::O_WRONLY,
+        libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_XDEV,
+    )?;
+    let st = nix::sys::statfs::fstatfs(&fd)?;
+    if st.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
+        return Err(nix::errno::Errno::EXDEV);
+    }
+    nix::unistd::write(&fd, v.as_bytes()).map(|_| ())
+}
+
+fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+    use PosixRlimitType as R;
+    match t {
+        R::RlimitCpu => libc::RLIMIT_CPU,
+        R::RlimitFsize => libc::RLIMIT_FSIZE,
+        R::RlimitData => libc::RLIMIT_DATA,
+        R::RlimitStack => libc::RLIMIT_STACK,
+        R::RlimitCore => libc::RLIMIT_CORE,
+        R::RlimitRss => libc::RLIMIT_RSS,
+        R::RlimitNproc => libc::RLIMIT_NPROC,
+        R::RlimitNofile => libc::RLIMIT_NOFILE,
+        R::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        R::RlimitAs => libc::RLIMIT_AS,
+        R::RlimitLocks => libc::RLIMIT_LOCKS,
+        R::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        R::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        R::RlimitNice => libc::RLIMIT_NICE,
+        R::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        R::RlimitRttime => libc::RLIMIT_RTTIME,
+    }
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct SchedAttr {
+    size: u32,
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+    util_min: u32,
+    util_max: u32,
+}
+
+fn set_scheduler(s: &oci_spec::runtime::Scheduler) -> Result<()> {
+    use oci_spec::runtime::{LinuxSchedulerFlag as F, LinuxSchedulerPolicy as P};
+    let policy = match s.policy() {
+        P::SchedOther => 0,
+        P::SchedFifo => 1,
+        P::SchedRr => 2,
+        P::SchedBatch => 3,
+        P::SchedIso => {
+            return Err(Error::Config(
+                "process.scheduler.policy: SCHED_ISO is not implemented by Linux".into(),
+            ))
+        }
+        P::SchedIdle => 5,
+        P::SchedDeadline => 6,
+    };
+    let mut flags = 0u64;
+    for f in s.flags().iter().flatten() {
+        flags |= match f {
+            F::SchedResetOnFork => 0x01,
+            F::SchedFlagReclaim => 0x02,
+            F::SchedFlagDLOverrun => 0x04,
+            F::SchedFlagKeepPolicy => 0x08,
+            F::SchedFlagKeepParams => 0x10,
+            F::SchedFlagUtilClampMin => 0x20,
+            F::SchedFlagUtilClampMax => 0x40,
+        };
+    }
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        policy,
+        flags,
+        nice: s.nice().unwrap_or(0),
+        priority: s.priority().unwrap_or(0) as u32,
+        runtime: s.runtime().unwrap_or(0),
+        deadline: s.deadline().unwrap_or(0),
+        period: s.period().unwrap_or(0),
+        ..Default::default()
+    };
+    // SAFETY: sched_setattr on ourselves with a valid struct.
+    if unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) } != 0 {
+        return Err(Error::sys(
+            format!("process.scheduler (policy {:?})", s.policy()),
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
+}
+
+fn set_io_priority(io: &oci_spec::runtime::LinuxIOPriority) -> Result<()> {
+    use oci_spec::runtime::IOPriorityClass as C;
+    let class = match io.class() {
+        C::IoprioClassRt => 1,
+        C::IoprioClassBe => 2,
+        C::IoprioClassIdle => 3,
+    };
+    if !(0..=7).contains(&io.priority()) {
+        return Err(Error::Config(format!(
+            "process.ioPriority.priority {}: must be between 0 and 7",
+            io.priority()
+        )));
+    }
+    let value = (class << 13) | io.priority();
+    // SAFETY: ioprio_set(IOPRIO_WHO_PROCESS, self, value).
+    if unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, value) } != 0 {
+        return Err(Error::sys("process.ioPriority", nix::errno::Errno::last()));
+    }
+    Ok(())
+}
+
+/// Open a pty from the container's devpts, send its master to the console socket, and return
+/// the slave (opened through the master with TIOCGPTPEER, so no path lookup can be raced).
+fn open_console(
+    root: RawFd,
+    sock: &OwnedFd,
+    process: &oci_spec::runtime::Process,
+) -> Result<OwnedFd> {
+    let ptmx = rootfs::open_in_root(
+        root,
+        Path::new("dev/pts/ptmx"),
+        libc::O_RDWR | libc::O_NOCTTY,
+        0,
+    )
+    .or_else(|_| {
+        rootfs::open_in_root(
+            root,
+            Path::new("dev/ptmx"),
+            libc::O_RDWR | libc::O_NOCTTY,
+            0,
+        )
+    })
+    .ctx(|| {
+        "process.terminal: opening /dev/pts/ptmx in the container (is devpts mounted at /dev/pts?)"
+            .into()
+    })?;
+    let unlock: libc::c_int = 0;
+    // SAFETY: ioctls on the pty master with valid argument pointers.
+    unsafe {
+        if libc::ioctl(ptmx.as_raw_fd(), libc::TIOCSPTLCK, &unlock) != 0 {
+            return Err(Error::sys(
+                "process.terminal: unlocking the pty",
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes an unsigned int.
+    unsafe { libc::ioctl(ptmx.as_raw_fd(), libc::TIOCGPTN, &mut n) };
+    // SAFETY: TIOCGPTPEER returns a new fd for the slave.
+    let slave = unsafe {
+        libc::ioctl(
+            ptmx.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if slave < 0 {
+        return Err(Error::sys(
+            "process.terminal: opening the pty slave",
+            nix::errno::Errno::last(),
+        ));
+    }
+    // SAFETY: fresh fd.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    if let Some(b) = process.console_size() {
+        let ws = libc::winsize {
+            ws_row: b.height() as u16,
+            ws_col: b.width() as u16,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ with a valid struct.
+        unsafe { libc::ioctl(ptmx.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    }
+    let name = format!("/dev/pts/{n}");
+    channel::send_fd(sock.as_raw_fd(), name.as_bytes(), ptmx.as_raw_fd())?;
+    Ok(slave)
+}
+
+/// HOME for the user from the container's /etc/passwd, "/" when there is none.
+fn home_of(uid: u32) -> String {
+    if let Ok(data) = std::fs::read_to_string("/etc/passwd") {
+        for line in data.lines() {
+            let f: Vec<&str> = line.split(':').collect();
+            if f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid) && !f[5].is_empty() {
+                return f[5].to_string();
+            }
+        }
+    }
+    "/".to_string()
+}
+
+/// Resolve args[0] as execvp would, with the PATH of the container's environment.
+fn find_program(arg0: &str, env: &[String]) -> Result<CString> {
+    let exec_ok = |p: &Path| -> std::result::Result<(), nix::errno::Errno> {
+        let st = nix::sys::stat::stat(p)?;
+        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            return Err(nix::errno::Errno::EACCES);
+        }
+        nix::unistd::access(p, nix::unistd::AccessFlags::X_OK)
+    };
+    let to_c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| Error::Config(format!("process.args[0] {arg0:?}: contains a NUL byte")))
+    };
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        return match exec_ok(&p) {
+            Ok(()) => to_c(&p),
+            Err(e) => Err(Error::sys(format!("exec: {arg0:?}"), e)),
+        };
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let mut denied = None;
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let p = Path::new(dir).join(arg0);
+        match exec_ok(&p) {
+            Ok(()) => return to_c(&p),
+            Err(nix::errno::Errno::EACCES) => denied = Some(p),
+            Err(_) => {}
+        }
+    }
+    match denied {
+        Some(p) => Err(Error::sys(
+            format!("exec: {arg0:?}: {}", p.display()),
+            nix::errno::Errno::EACCES,
+        )),
+        None => Err(Error::Sys {
+            what: format!("exec: {arg0:?}: executable file not found in $PATH"),
+            errno: nix::errno::Errno::ENOENT,
+        }),
+    }
+}
+
+fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| Error::Config(format!("{s:?}: contains a NUL byte")))
+        })
+        .collect()
+}

@@ -1,0 +1,176 @@
+//! The process model. `create` clones straight into the container's init (no re-exec of the
+//! husk binary): one clone3 with every new namespace in the common case, or a short-lived stage
+//! that joins/creates namespaces and forks init when a user, pid or time namespace needs it.
+//! The parent and init talk over a SOCK_SEQPACKET socketpair (see channel.rs).
+
+pub mod channel;
+pub mod init;
+
+use crate::error::{Context, Error, Result};
+use crate::namespaces::Plan;
+use std::os::fd::OwnedFd;
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// fork-like clone3: the child continues on a copy of our stack. Safe only because husk is
+/// single-threaded. Returns 0 in the child.
+pub fn clone(flags: u64) -> std::result::Result<i32, nix::errno::Errno> {
+    clone_into(flags, None)
+}
+
+pub fn clone_into(
+    flags: u64,
+    cgroup_fd: Option<i32>,
+) -> std::result::Result<i32, nix::errno::Errno> {
+    let mut args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = cgroup_fd {
+        args.flags |= 0x200000000; // CLONE_INTO_CGROUP
+        args.cgroup = fd as u64;
+    }
+    // SAFETY: clone3 with a zero stack behaves like fork; the struct outlives the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(r as i32)
+}
+
+/// What the parent needs from the caller to drive init through setup.
+pub struct Hooks<'a> {
+    /// Run prestart + createRuntime hooks with the container's pid; returns the state JSON to
+    /// hand to the container-side hooks.
+    pub runtime: &'a mut dyn FnMut(i32) -> Result<Vec<u8>>,
+    /// Put the process in its cgroup (called before init runs any setup).
+    pub enter_cgroup: &'a mut dyn FnMut(i32) -> Result<()>,
+}
+
+/// Start init. Returns its host pid once it is set up and waiting on the exec fifo. On error
+/// every process started here is killed and reaped.
+pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Result<i32> {
+    let plan: &Plan = args.plan;
+    let two_stage = plan.needs_two_stages();
+    let flags = if two_stage { 0 } else { plan.new_flags as u64 };
+    let child = clone(flags).ctx(|| "cloning the container's init".into())?;
+    if child == 0 {
+        drop(parent_sock);
+        if two_stage {
+            init::stage1(args);
+        }
+        init::init(args);
+    }
+    let mut init_pid = if two_stage { 0 } else { child };
+    let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks);
+    if r.is_err() {
+        for pid in [init_pid, child] {
+            if pid > 0 {
+                // SAFETY: kill and reap our own children.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                }
+            }
+        }
+    }
+    r.map(|()| init_pid)
+}
+
+fn drive(
+    args: &init::InitArgs,
+    sock: &OwnedFd,
+    child: i32,
+    two_stage: bool,
+    init_pid: &mut i32,
+    hooks: Hooks,
+) -> Result<()> {
+    if two_stage {
+        loop {
+            match channel::recv(sock)? {
+                Some((channel::MAPS, _)) => {
+                    crate::namespaces::write_id_maps(child, args.spec)?;
+                    channel::send(sock, channel::GO, &[])?;
+                }
+                Some((channel::PID, p)) if p.len() == 4 => {
+                    *init_pid = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
+                    break;
+                }
+                Some((channel::ERROR, p)) => {
+                    return Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
+                }
+                Some((t, _)) => {
+                    return Err(Error::Other(format!(
+                        "unexpected message {:?} from the container's setup",
+                        t as char
+                    )))
+                }
+                None => {
+                    return Err(Error::Other(
+                        "the container's setup process exited unexpectedly".into(),
+                    ))
+                }
+            }
+        }
+        // SAFETY: reap stage 1, which exits right after reporting.
+        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+    } else if args.plan.new_flags & libc::CLONE_NEWUSER != 0 {
+        crate::namespaces::write_id_maps(child, args.spec)?;
+    }
+    (hooks.enter_cgroup)(*init_pid)?;
+    channel::send(sock, channel::GO, &[])?;
+    loop {
+        match channel::recv(sock)? {
+            Some((channel::HOOKS, _)) => {
+                let state = (hooks.runtime)(*init_pid)?;
+                channel::send(sock, channel::HOOKS_DONE, &state)?;
+            }
+            Some((channel::READY, _)) => return Ok(()),
+            Some((channel::ERROR, p)) => {
+                return Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
+            }
+            Some((t, _)) => {
+                return Err(Error::Other(format!(
+                    "unexpected message {:?} from the container's init",
+                    t as char
+                )))
+            }
+            None => return Err(Error::Other(exit_reason(*init_pid))),
+        }
+    }
+}
+
+/// Why init went away without a message (it was killed, or crashed).
+fn exit_reason(pid: i32) -> String {
+    let mut status = 0;
+    // SAFETY: reap our child.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    if r == pid && libc::WIFSIGNALED(status) {
+        return format!(
+            "the container's init was killed by signal {} during setup",
+            libc::WTERMSIG(status)
+        );
+    }
+    "the container's init exited during setup".into()
+}

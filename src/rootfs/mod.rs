@@ -1,0 +1,909 @@
+//! The container's filesystem view, built by its init inside the new mount namespace:
+//! propagation, the rootfs bind, the config's mounts, /dev (devices, links, console),
+//! pivot_root, then masked and readonly paths.
+//!
+//! Every target inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT), so a symlink in a
+//! hostile rootfs can never send a mount (or a mknod, or a write) to the host; the mount is then
+//! made on `/proc/self/fd/N` of the resolved fd, so no path is looked up a second time.
+
+pub mod mounts;
+
+use crate::error::{Context, Error, Result};
+use nix::mount::{mount, MsFlags};
+use oci_spec::runtime::{LinuxDeviceType, Spec};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+const NONE: Option<&str> = None;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2 with RESOLVE_IN_ROOT: `rel` is resolved as if `root` were `/`.
+pub fn open_in_root(
+    root: RawFd,
+    rel: &Path,
+    flags: libc::c_int,
+    resolve: u64,
+) -> nix::Result<OwnedFd> {
+    let rel = rel.strip_prefix("/").unwrap_or(rel);
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let c = CString::new(rel.as_os_str().as_bytes()).map_err(|_| nix::errno::Errno::EINVAL)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS | resolve,
+    };
+    // SAFETY: valid pointers for the duration of the call; the result is a new fd we own.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root,
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: fd is a fresh descriptor returned by the kernel.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn fd_path(fd: &impl AsRawFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+/// Open `rel` inside the root, creating it (and missing parents) if needed. Each step is
+/// resolved inside the root, so a symlinked component cannot lead outside it.
+pub fn ensure_in_root(root: RawFd, rel: &Path, kind: Kind) -> Result<OwnedFd> {
+    match open_in_root(root, rel, libc::O_PATH, 0) {
+        Ok(fd) => return Ok(fd),
+        Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => {
+            return Err(Error::sys(
+                format!("resolving {} in the rootfs", rel.display()),
+                e,
+            ))
+        }
+    }
+    let comps: Vec<&std::ffi::OsStr> = rel.iter().filter(|c| *c != "/" && *c != ".").collect();
+    let mut prefix = PathBuf::new();
+    let mut parent: Option<OwnedFd> = None;
+    for (i, c) in comps.iter().enumerate() {
+        prefix.push(c);
+        match open_in_root(root, &prefix, libc::O_PATH, 0) {
+            Ok(fd) => {
+                parent = Some(fd);
+                continue;
+            }
+            Err(nix::errno::Errno::ENOENT) => {}
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("resolving {} in the rootfs", prefix.display()),
+                    e,
+                ))
+            }
+        }
+        let dirfd = parent.as_ref().map(|f| f.as_raw_fd()).unwrap_or(root);
+        let name = CString::new(c.as_bytes())
+            .map_err(|_| Error::Other(format!("bad path {}", rel.display())))?;
+        let last = i + 1 == comps.len();
+        // SAFETY: plain *at syscalls on valid fds and a NUL-terminated name.
+        let r = unsafe {
+            if last && kind == Kind::File {
+                let fd = libc::openat(
+                    dirfd,
+                    name.as_ptr(),
+                    libc::O_CREAT
+                        | libc::O_EXCL
+                        | libc::O_WRONLY
+                        | libc::O_CLOEXEC
+                        | libc::O_NOFOLLOW,
+                    0o644,
+                );
+                if fd >= 0 {
+                    libc::close(fd);
+                }
+                fd.min(0)
+            } else {
+                libc::mkdirat(dirfd, name.as_ptr(), 0o755)
+            }
+        };
+        if r < 0 && nix::errno::Errno::last() != nix::errno::Errno::EEXIST {
+            return Err(Error::sys(
+                format!("creating {} in the rootfs", prefix.display()),
+                nix::errno::Errno::last(),
+            ));
+        }
+        parent = Some(
+            open_in_root(root, &prefix, libc::O_PATH, 0)
+                .ctx(|| format!("resolving {} in the rootfs", prefix.display()))?,
+        );
+    }
+    parent.ok_or_else(|| Error::Other(format!("empty path {}", rel.display())))
+}
+
+pub struct Setup<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    /// The container has its own user namespace: devices cannot be created, only bound.
+    pub in_user_ns: bool,
+    pub new_cgroup_ns: bool,
+    /// The pty slave to bind onto /dev/console, when process.terminal is set.
+    pub console: Option<RawFd>,
+}
+
+impl Setup<'_> {
+    /// Everything before pivot_root. Returns an fd of the prepared rootfs.
+    pub fn prepare(&self) -> Result<OwnedFd> {
+        // Mount events in the container must not reach the host: make every mount a slave
+        // (runc's default) or private, before anything is mounted.
+        let prop = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.rootfs_propagation().as_deref());
+        let root_prop = match prop {
+            Some(p) if p.contains("private") => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        };
+        mount(NONE, "/", NONE, root_prop, NONE)
+            .ctx(|| "making / a slave mount in the container's mount namespace".into())?;
+        // pivot_root needs the new root to be a mount point.
+        mount(
+            Some(self.rootfs),
+            self.rootfs,
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            NONE,
+        )
+        .ctx(|| {
+            format!(
+                "root.path {}: bind mounting the rootfs",
+                self.rootfs.display()
+            )
+        })?;
+        let root = nix::fcntl::open(
+            self.rootfs,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ctx(|| format!("root.path {}: opening", self.rootfs.display()))?;
+        // SAFETY: fresh fd.
+        let root = unsafe { OwnedFd::from_raw_fd(root) };
+
+        let mut dev_is_bound_from_host = false;
+        for (i, m) in self.spec.mounts().iter().flatten().enumerate() {
+            self.mount_one(root.as_raw_fd(), i, m)?;
+            if m.destination() == Path::new("/dev")
+                && m.source().as_deref() == Some(Path::new("/dev"))
+            {
+                dev_is_bound_from_host = true;
+            }
+        }
+        if !dev_is_bound_from_host {
+            self.create_devices(root.as_raw_fd())?;
+            self.dev_links(root.as_raw_fd())?;
+        }
+        if let Some(slave) = self.console {
+            let target = ensure_in_root(root.as_raw_fd(), Path::new("dev/console"), Kind::File)?;
+            mount(
+                Some(&fd_path(&slave)),
+                &fd_path(&target),
+                NONE,
+                MsFlags::MS_BIND,
+                NONE,
+            )
+            .ctx(|| "binding the console onto /dev/console".into())?;
+        }
+        Ok(root)
+    }
+
+    fn mount_one(&self, root: RawFd, i: usize, m: &oci_spec::runtime::Mount) -> Result<()> {
+        let dest = m.destination();
+        let typ = m.typ().as_deref().unwrap_or("");
+        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+        let field = || format!("mounts[{i}] ({})", dest.display());
+        let bind = typ == "bind" || opts.bind;
+
+        if bind {
+            let src = m.source().as_ref().ok_or_else(|| {
+                Error::Config(format!("{}: a bind mount needs a source", field()))
+            })?;
+            let src = if src.is_absolute() {
+                src.clone()
+            } else {
+                self.bundle.join(src)
+            };
+            let meta = std::fs::metadata(&src).map_err(|e| {
+                Error::Config(format!(
+                    "{}: source {}: {}",
+                    field(),
+                    src.display(),
+                    crate::spec::io_desc(&e)
+                ))
+            })?;
+            let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+            let target = ensure_in_root(root, dest, kind)?;
+            let mut flags = MsFlags::MS_BIND;
+            if opts.recursive_bind {
+                flags |= MsFlags::MS_REC;
+            }
+            mount(Some(&src), &fd_path(&target), NONE, flags, NONE)
+                .ctx(|| format!("{}: bind mounting {}", field(), src.display()))?;
+            drop(target);
+            // A bind mount ignores other flags: apply them with a remount of the new mount,
+            // found by resolving the destination again (the old fd is under it).
+            let extra = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+            if !extra.is_empty() {
+                let top = open_in_root(root, dest, libc::O_PATH, 0)
+                    .ctx(|| format!("{}: reopening", field()))?;
+                let locked = locked_flags(&top);
+                mount(
+                    NONE,
+                    &fd_path(&top),
+                    NONE,
+                    MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra | locked,
+                    NONE,
+                )
+                .ctx(|| {
+                    format!(
+                        "{}: remounting with {:?}",
+                        field(),
+                        m.options().as_deref().unwrap_or(&[])
+                    )
+                })?;
+            }
+            return self.apply_propagation(root, dest, &opts, &field);
+        }
+
+        if typ == "cgroup" || typ == "cgroup2" {
+            return self.mount_cgroup(root, dest, &opts, &field);
+        }
+
+        // proc and sysfs must sit on a real directory of the rootfs, never behind a symlink
+        // (CVE-2019-19921, CVE-2019-16884).
+        let strict = matches!(typ, "proc" | "sysfs");
+        let target = if strict {
+            match open_in_root(
+                root,
+                dest,
+                libc::O_PATH | libc::O_DIRECTORY,
+                libc::RESOLVE_NO_SYMLINKS,
+            ) {
+                Ok(fd) => fd,
+                Err(nix::errno::Errno::ENOENT) => ensure_in_root(root, dest, Kind::Dir)?,
+                Err(e) => {
+                    return Err(Error::sys(
+                        format!(
+                            "{}: {typ} must be mounted on a plain directory of the rootfs",
+                            field()
+                        ),
+                        e,
+                    ))
+                }
+            }
+        } else {
+            ensure_in_root(root, dest, Kind::Dir)?
+        };
+        let source = m
+            .source()
+            .as_ref()
+            .map(|p| p.as_path())
+            .unwrap_or(Path::new(typ));
+        let data = if opts.data.is_empty() {
+            None
+        } else {
+            Some(opts.data.as_str())
+        };
+        let flags = opts.flags & !MsFlags::MS_REMOUNT;
+        match mount(Some(source), &fd_path(&target), Some(typ), flags, data) {
+            Ok(()) => {}
+            // Without its own network (sysfs) or IPC (mqueue) namespace the kernel refuses a new
+            // instance; like runc, give the container the host's one, bound read-only as asked.
+            Err(nix::errno::Errno::EPERM) if typ == "sysfs" || typ == "mqueue" => {
+                let host = if typ == "sysfs" {
+                    "/sys"
+                } else {
+                    "/dev/mqueue"
+                };
+                mount(
+                    Some(host),
+                    &fd_path(&target),
+                    NONE,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    NONE,
+                )
+                .ctx(|| format!("{}: binding the host's {host}", field()))?;
+                let top = open_in_root(root, dest, libc::O_PATH, 0)
+                    .ctx(|| format!("{}: reopening", field()))?;
+                let extra = flags
+                    & (MsFlags::MS_RDONLY
+                        | MsFlags::MS_NOSUID
+                        | MsFlags::MS_NODEV
+                        | MsFlags::MS_NOEXEC);
+                mount(
+                    NONE,
+                    &fd_path(&top),
+                    NONE,
+                    MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra | locked_flags(&top),
+                    NONE,
+                )
+                .ctx(|| format!("{}: remounting the host's {host}", field()))?;
+            }
+            Err(e) => return Err(Error::sys(format!("{}: mounting {typ}", field()), e)),
+        }
+        self.apply_propagation(root, dest, &opts, &field)
+    }
+
+    fn apply_propagation(
+        &self,
+        root: RawFd,
+        dest: &Path,
+        opts: &mounts::Parsed,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
+        if opts.propagation.is_empty() {
+            return Ok(());
+        }
+        let top =
+            open_in_root(root, dest, libc::O_PATH, 0).ctx(|| format!("{}: reopening", field()))?;
+        for p in &opts.propagation {
+            mount(NONE, &fd_path(&top), NONE, *p, NONE)
+                .ctx(|| format!("{}: setting propagation", field()))?;
+        }
+        Ok(())
+    }
+
+    /// A `cgroup` mount: on a cgroup2 host the container gets cgroup2 (of its own cgroup
+    /// namespace, or the host's); on v1 and hybrid hosts a tmpfs with one mount per hierarchy,
+    /// as runc builds it.
+    fn mount_cgroup(
+        &self,
+        root: RawFd,
+        dest: &Path,
+        opts: &mounts::Parsed,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
+        let flags = opts.flags
+            & (MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC
+                | MsFlags::MS_RELATIME);
+        let target = ensure_in_root(root, dest, Kind::Dir)?;
+        let hierarchies = host_cgroup_mounts();
+        if hierarchies
+            .iter()
+            .any(|h| h.mount_point == Path::new("/sys/fs/cgroup") && h.fstype == "cgroup2")
+        {
+            return self.mount_cgroup_fs(
+                &target,
+                "cgroup2",
+                "",
+                Path::new("/sys/fs/cgroup"),
+                flags,
+                field,
+            );
+        }
+        mount(
+            Some("tmpfs"),
+            &fd_path(&target),
+            Some("tmpfs"),
+            flags & !MsFlags::MS_RDONLY,
+            Some("mode=755"),
+        )
+        .ctx(|| format!("{}: mounting the tmpfs for cgroup hierarchies", field()))?;
+        let tmp =
+            open_in_root(root, dest, libc::O_PATH, 0).ctx(|| format!("{}: reopening", field()))?;
+        for h in &hierarchies {
+            let Ok(rel) = h.mount_point.strip_prefix("/sys/fs/cgroup") else {
+                continue;
+            };
+            if rel.as_os_str().is_empty() {
+                continue;
+            }
+            let sub = ensure_in_root(tmp.as_raw_fd(), rel, Kind::Dir)?;
+            self.mount_cgroup_fs(&sub, &h.fstype, &h.super_opts, &h.mount_point, flags, field)?;
+            // cpu,cpuacct style names get per-controller links, as on the host.
+            let name = rel.to_string_lossy();
+            if name.contains(',') {
+                for part in name.split(',') {
+                    let link = CString::new(part).unwrap_or_default();
+                    let target = CString::new(name.as_bytes()).unwrap_or_default();
+                    // SAFETY: symlinkat with valid strings and fd.
+                    unsafe { libc::symlinkat(target.as_ptr(), tmp.as_raw_fd(), link.as_ptr()) };
+                }
+            }
+        }
+        if flags.contains(MsFlags::MS_RDONLY) {
+            mount(
+                NONE,
+                &fd_path(&tmp),
+                NONE,
+                MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags | locked_flags(&tmp),
+                NONE,
+            )
+            .ctx(|| format!("{}: making the cgroup tmpfs read-only", field()))?;
+        }
+        Ok(())
+    }
+
+    fn mount_cgroup_fs(
+        &self,
+        target: &OwnedFd,
+        fstype: &str,
+        super_opts: &str,
+        host_mount: &Path,
+        flags: MsFlags,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
+        if self.new_cgroup_ns {
+            // In its own cgroup namespace the container mounts a fresh view rooted at its cgroup.
+            let data: Option<&str> = if fstype == "cgroup" {
+                Some(cgroup_v1_opts(super_opts))
+            } else {
+                None
+            };
+            let data = data.filter(|d| !d.is_empty());
+            return mount(Some(fstype), &fd_path(target), Some(fstype), flags, data)
+                .ctx(|| format!("{}: mounting {fstype} {}", field(), host_mount.display()));
+        }
+        // Without one, bind the host's directory of this process's own cgroup.
+        let own = own_cgroup_path(host_mount, fstype, super_opts).unwrap_or_default();
+        let src = host_mount.join(own.trim_start_matches('/'));
+        mount(
+            Some(&src),
+            &fd_path(target),
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            NONE,
+        )
+        .ctx(|| format!("{}: binding {}", field(), src.display()))?;
+        if !flags.is_empty() {
+            let top = nix::fcntl::open(
+                &fd_path(target),
+                nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .ctx(|| format!("{}: reopening", field()))?;
+            // SAFETY: fresh fd.
+            let top = unsafe { OwnedFd::from_raw_fd(top) };
+            mount(
+                NONE,
+                &fd_path(&top),
+                NONE,
+                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags | locked_flags(&top),
+                NONE,
+            )
+            .ctx(|| format!("{}: remounting {}", field(), src.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The default devices every container gets, then `linux.devices`.
+    fn create_devices(&self, root: RawFd) -> Result<()> {
+        let defaults: [(&str, u64, u64); 6] = [
+            ("/dev/null", 1, 3),
+            ("/dev/zero", 1, 5),
+            ("/dev/full", 1, 7),
+            ("/dev/random", 1, 8),
+            ("/dev/urandom", 1, 9),
+            ("/dev/tty", 5, 0),
+        ];
+        for (path, major, minor) in defaults {
+            self.make_device(
+                root,
+                Path::new(path),
+                libc::S_IFCHR,
+                major,
+                minor,
+                0o666,
+                0,
+                0,
+                "default device",
+            )?;
+        }
+        let devices = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.devices().as_ref());
+        for (i, d) in devices.into_iter().flatten().enumerate() {
+            let field = format!("linux.devices[{i}]");
+            let ftype = match d.typ() {
+                LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
+                LinuxDeviceType::B => libc::S_IFBLK,
+                LinuxDeviceType::P => libc::S_IFIFO,
+                LinuxDeviceType::A => {
+                    return Err(Error::Config(format!(
+                        "{field}.type: \"a\" is not a device type"
+                    )))
+                }
+            };
+            if !d.path().is_absolute() || !d.path().starts_with("/dev") {
+                return Err(Error::Config(format!(
+                    "{field}.path {}: must be an absolute path under /dev",
+                    d.path().display()
+                )));
+            }
+            let mode = d.file_mode().unwrap_or(0o666) & 0o7777;
+            self.make_device(
+                root,
+                d.path(),
+                ftype,
+                d.major() as u64,
+                d.minor() as u64,
+                mode,
+                d.uid().unwrap_or(0),
+                d.gid().unwrap_or(0),
+                &field,
+            )?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn make_device(
+        &self,
+        root: RawFd,
+        path: &Path,
+        ftype: u32,
+        major: u64,
+        minor: u64,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        field: &str,
+    ) -> Result<()> {
+        let parent_rel = path.parent().unwrap_or(Path::new("/"));
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::Config(format!("{field}: bad device path {}", path.display())))?;
+        let parent = ensure_in_root(root, parent_rel, Kind::Dir)?;
+        let cname = CString::new(name.as_bytes())
+            .map_err(|_| Error::Config(format!("{field}: bad device path")))?;
+        if self.in_user_ns {
+            // mknod is not allowed in a user namespace: bind the host's node instead.
+            let target = ensure_in_root(root, path, Kind::File)?;
+            return mount(Some(path), &fd_path(&target), NONE, MsFlags::MS_BIND, NONE)
+                .ctx(|| format!("{field}: binding {} from the host", path.display()));
+        }
+        // Replace whatever the rootfs has there (runc does the same).
+        // SAFETY: *at syscalls with valid fds and NUL-terminated strings.
+        unsafe {
+            libc::unlinkat(parent.as_raw_fd(), cname.as_ptr(), 0);
+            let dev = libc::makedev(major as u32, minor as u32);
+            if libc::mknodat(parent.as_raw_fd(), cname.as_ptr(), ftype | mode, dev) != 0 {
+                return Err(Error::sys(
+                    format!("{field}: creating {}", path.display()),
+                    nix::errno::Errno::last(),
+                ));
+            }
+            if libc::fchownat(
+                parent.as_raw_fd(),
+                cname.as_ptr(),
+                uid,
+                gid,
+                libc::AT_SYMLINK_NOFOLLOW,
+            ) != 0
+            {
+                return Err(Error::sys(
+                    format!("{field}: chown {}", path.display()),
+                    nix::errno::Errno::last(),
+                ));
+            }
+            if libc::fchmodat(parent.as_raw_fd(), cname.as_ptr(), mode, 0) != 0 {
+                return Err(Error::sys(
+                    format!("{field}: chmod {}", path.display()),
+                    nix::errno::Errno::last(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// /dev/fd, stdin, stdout, stderr, ptmx (to the container's devpts) and core.
+    fn dev_links(&self, root: RawFd) -> Result<()> {
+        let dev = ensure_in_root(root, Path::new("dev"), Kind::Dir)?;
+        let mut links = vec![
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ];
+        if Path::new("/proc/kcore").exists() {
+            links.push(("core", "/proc/kcore"));
+        }
+        let has_devpts = self.spec.mounts().iter().flatten().any(|m| {
+            m.typ().as_deref() == Some("devpts") && m.destination() == Path::new("/dev/pts")
+        });
+        if has_devpts {
+            let c = CString::new("ptmx").unwrap_or_default();
+            // SAFETY: unlinkat on a valid dir fd.
+            unsafe { libc::unlinkat(dev.as_raw_fd(), c.as_ptr(), 0) };
+            links.push(("ptmx", "pts/ptmx"));
+        }
+        for (name, target) in links {
+            let n = CString::new(name).unwrap_or_default();
+            let t = CString::new(target).unwrap_or_default();
+            // SAFETY: symlinkat on a valid dir fd.
+            if unsafe { libc::symlinkat(t.as_ptr(), dev.as_raw_fd(), n.as_ptr()) } != 0
+                && nix::errno::Errno::last() != nix::errno::Errno::EEXIST
+            {
+                return Err(Error::sys(
+                    format!("creating /dev/{name}"),
+                    nix::errno::Errno::last(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Mount flags the kernel locks on a mount made in a less privileged user namespace: a remount
+/// must repeat them or it fails with EPERM.
+pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
+    let mut out = MsFlags::empty();
+    if let Ok(st) = nix::sys::statvfs::fstatvfs(fd) {
+        use nix::sys::statvfs::FsFlags as S;
+        let f = st.flags();
+        for (s, m) in [
+            (S::ST_NOSUID, MsFlags::MS_NOSUID),
+            (S::ST_NODEV, MsFlags::MS_NODEV),
+            (S::ST_NOEXEC, MsFlags::MS_NOEXEC),
+            (S::ST_RDONLY, MsFlags::MS_RDONLY),
+            (S::ST_NOATIME, MsFlags::MS_NOATIME),
+            (S::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+            (S::ST_RELATIME, MsFlags::MS_RELATIME),
+        ] {
+            if f.contains(s) {
+                out |= m;
+            }
+        }
+    }
+    out
+}
+
+/// Switch the root to the prepared rootfs: pivot_root, then detach the old root.
+pub fn pivot_into_rootfs(rootfs: &OwnedFd, no_pivot: bool) -> Result<()> {
+    nix::unistd::fchdir(rootfs.as_raw_fd()).ctx(|| "entering the rootfs".into())?;
+    if no_pivot {
+        // --no-pivot: for rootfs on ramfs, where pivot_root is refused. Weaker (no old root to
+        // detach), as with runc.
+        mount(Some("."), "/", NONE, MsFlags::MS_MOVE, NONE)
+            .ctx(|| "moving the rootfs onto / (--no-pivot)".into())?;
+        nix::unistd::chroot(".").ctx(|| "chroot into the rootfs (--no-pivot)".into())?;
+        return nix::unistd::chdir("/").ctx(|| "chdir /".into());
+    }
+    let old = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| "opening the old root".into())?;
+    // SAFETY: fresh fd.
+    let old = unsafe { OwnedFd::from_raw_fd(old) };
+    nix::unistd::pivot_root(".", ".").ctx(|| "pivot_root into the rootfs".into())?;
+    // The old root is now stacked under "."; detach it without letting the unmount propagate.
+    nix::unistd::fchdir(old.as_raw_fd()).ctx(|| "entering the old root".into())?;
+    mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
+        .ctx(|| "making the old root a slave".into())?;
+    nix::mount::umount2(".", nix::mount::MntFlags::MNT_DETACH)
+        .ctx(|| "detaching the old root".into())?;
+    nix::unistd::chdir("/").ctx(|| "chdir /".into())
+}
+
+/// After pivot_root: rootfs propagation, readonly and masked paths, the read-only root.
+pub fn finalize(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    if let Some(p) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        let flags = mounts::rootfs_propagation(p).ok_or_else(|| Error::Config(format!("linux.rootfsPropagation {p:?}: unknown propagation (expected shared, slave, private or unbindable, optionally with r)")))?;
+        mount(NONE, "/", NONE, flags, NONE).ctx(|| format!("linux.rootfsPropagation {p:?}"))?;
+    }
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        readonly_path(p)?;
+    }
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        mask_path(p)?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .is_some_and(|r| r.readonly() == Some(true))
+    {
+        let root = open_plain("/")?;
+        mount(
+            NONE,
+            &fd_path(&root),
+            NONE,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | locked_flags(&root),
+            NONE,
+        )
+        .ctx(|| "root.readonly: remounting / read-only".into())?;
+    }
+    Ok(())
+}
+
+fn open_plain(p: &str) -> Result<OwnedFd> {
+    let fd = nix::fcntl::open(
+        p,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| format!("opening {p}"))?;
+    // SAFETY: fresh fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn readonly_path(p: &str) -> Result<()> {
+    let fd = match open_in_root(libc::AT_FDCWD, Path::new(p), libc::O_PATH, 0) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys(format!("linux.readonlyPaths {p}"), e)),
+    };
+    mount(
+        Some(&fd_path(&fd)),
+        &fd_path(&fd),
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| format!("linux.readonlyPaths {p}: bind mounting"))?;
+    let top = open_in_root(libc::AT_FDCWD, Path::new(p), libc::O_PATH, 0)
+        .ctx(|| format!("linux.readonlyPaths {p}: reopening"))?;
+    mount(
+        NONE,
+        &fd_path(&top),
+        NONE,
+        MsFlags::MS_REMOUNT
+            | MsFlags::MS_BIND
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_REC
+            | locked_flags(&top),
+        NONE,
+    )
+    .ctx(|| format!("linux.readonlyPaths {p}: remounting read-only"))
+}
+
+/// Hide a path: a read-only empty tmpfs over a directory, the container's /dev/null over a file.
+/// /dev/null is checked to really be the null device first, so a rootfs that replaced it with
+/// a link or another file cannot get that bound over /proc files (CVE-2025-31133).
+fn mask_path(p: &str) -> Result<()> {
+    let fd = match open_in_root(libc::AT_FDCWD, Path::new(p), libc::O_PATH, 0) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys(format!("linux.maskedPaths {p}"), e)),
+    };
+    let st =
+        nix::sys::stat::fstat(fd.as_raw_fd()).ctx(|| format!("linux.maskedPaths {p}: stat"))?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        return mount(
+            Some("tmpfs"),
+            &fd_path(&fd),
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            NONE,
+        )
+        .ctx(|| format!("linux.maskedPaths {p}: mounting an empty tmpfs"));
+    }
+    let null = open_in_root(
+        libc::AT_FDCWD,
+        Path::new("/dev/null"),
+        libc::O_PATH,
+        libc::RESOLVE_NO_SYMLINKS,
+    )
+    .ctx(|| format!("linux.maskedPaths {p}: opening /dev/null"))?;
+    let nst = nix::sys::stat::fstat(null.as_raw_fd()).ctx(|| "stat /dev/null".into())?;
+    if nst.st_mode & libc::S_IFMT != libc::S_IFCHR || nst.st_rdev != libc::makedev(1, 3) {
+        return Err(Error::Other(format!("linux.maskedPaths {p}: the container's /dev/null is not the null device; refusing to mask with it")));
+    }
+    mount(
+        Some(&fd_path(&null)),
+        &fd_path(&fd),
+        NONE,
+        MsFlags::MS_BIND,
+        NONE,
+    )
+    .ctx(|| format!("linux.maskedPaths {p}: binding /dev/null"))
+}
+
+pub struct HostCgroupMount {
+    pub mount_point: PathBuf,
+    pub fstype: String,
+    pub super_opts: String,
+}
+
+/// The host's cgroup mounts, from this process's mountinfo.
+pub fn host_cgroup_mounts() -> Vec<HostCgroupMount> {
+    let mut out = Vec::new();
+    let Ok(data) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return out;
+    };
+    for line in data.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut r = right.split(' ');
+        let fstype = r.next().unwrap_or("");
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let _source = r.next();
+        let super_opts = r.next().unwrap_or("").to_string();
+        let mount_point = left.split(' ').nth(4).unwrap_or("");
+        out.push(HostCgroupMount {
+            mount_point: PathBuf::from(unescape(mount_point)),
+            fstype: fstype.to_string(),
+            super_opts,
+        });
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// The controller options of a v1 hierarchy, without rw/ro and other generic ones.
+fn cgroup_v1_opts(super_opts: &str) -> &str {
+    super_opts
+        .strip_prefix("rw,")
+        .or_else(|| super_opts.strip_prefix("ro,"))
+        .unwrap_or(super_opts)
+}
+
+/// This process's cgroup path in a hierarchy, from /proc/self/cgroup.
+fn own_cgroup_path(_mount: &Path, fstype: &str, super_opts: &str) -> Option<String> {
+    let data = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    for line in data.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
+        let matches = if fstype == "cgroup2" {
+            ctrl.is_empty()
+        } else {
+            !ctrl.is_empty()
+                && ctrl.split(',').all(|c| {
+                    super_opts
+                        .split(',')
+                        .any(|o| o == c || o == format!("name={}", c.trim_start_matches("name=")))
+                })
+        };
+        if matches {
+            return Some(path.to_string());
+        }
+    }
+    None
+}

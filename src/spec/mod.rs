@@ -1,0 +1,306 @@
+//! Load `config.json` and check it up front, so that every mistake in it is reported before
+//! anything is created, by one line that names the field (`linux.namespaces[2].path: ...`).
+
+use crate::error::{Error, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::path::{Path, PathBuf};
+
+/// The largest config.json we read: far above any real one, small enough that a hostile file
+/// cannot make us allocate without bound.
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: Spec,
+    pub rootfs: PathBuf,
+}
+
+fn cfg(msg: String) -> Error {
+    Error::Config(msg)
+}
+
+/// Read and check `<bundle>/config.json`.
+pub fn load(bundle: &Path) -> Result<Bundle> {
+    let dir = std::fs::canonicalize(bundle)
+        .map_err(|e| Error::Usage(format!("--bundle {}: {}", bundle.display(), io_desc(&e))))?;
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "--bundle {}: not a directory",
+            bundle.display()
+        )));
+    }
+    let path = dir.join("config.json");
+    let file = std::fs::File::open(&path)
+        .map_err(|e| cfg(format!("{}: {}", path.display(), io_desc(&e))))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > MAX_CONFIG_BYTES {
+        return Err(cfg(format!("{}: too large ({len} bytes)", path.display())));
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_CONFIG_BYTES), &mut data)
+        .map_err(|e| cfg(format!("{}: {}", path.display(), io_desc(&e))))?;
+    let spec = parse(&data)?;
+    let rootfs = check(&spec, &dir)?;
+    Ok(Bundle { dir, spec, rootfs })
+}
+
+pub fn io_desc(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => crate::error::errno_text(nix::errno::Errno::from_raw(n)),
+        None => e.to_string(),
+    }
+}
+
+/// Parse config.json text, naming the field on a type error. serde_json's recursion limit (128)
+/// bounds nesting, so a deeply nested hostile file is an error, not a stack overflow.
+pub fn parse(data: &[u8]) -> Result<Spec> {
+    let de = &mut serde_json::Deserializer::from_slice(data);
+    match serde_path_to_error::deserialize::<_, Spec>(de) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let field = e.path().to_string();
+            let inner = e.inner();
+            if inner.is_syntax() || inner.is_eof() || field == "." || field.is_empty() {
+                Err(cfg(format!("config.json: {inner}")))
+            } else {
+                Err(cfg(format!("config.json: {field}: {inner}")))
+            }
+        }
+    }
+}
+
+/// Checks that need more than types: paths, relations between fields, what runc refuses.
+/// Returns the absolute rootfs path.
+fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| cfg("root: missing (root.path is required)".into()))?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    let rootfs = std::fs::canonicalize(&rootfs)
+        .map_err(|e| cfg(format!("root.path {}: {}", rootfs.display(), io_desc(&e))))?;
+    if !rootfs.is_dir() {
+        return Err(cfg(format!(
+            "root.path {}: not a directory",
+            rootfs.display()
+        )));
+    }
+
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| cfg("process: missing (required to create a container)".into()))?;
+    match process.args() {
+        Some(a) if !a.is_empty() && !a[0].is_empty() => {}
+        _ => {
+            return Err(cfg(
+                "process.args: must name the program to run (it is empty)".into(),
+            ))
+        }
+    }
+    if !process.cwd().is_absolute() {
+        return Err(cfg(format!(
+            "process.cwd {:?}: must be an absolute path",
+            process.cwd()
+        )));
+    }
+    if let Some(env) = process.env() {
+        for (i, e) in env.iter().enumerate() {
+            if !e.contains('=') {
+                return Err(cfg(format!(
+                    "process.env[{i}] {e:?}: must have the form KEY=value"
+                )));
+            }
+        }
+    }
+    if let Some(rl) = process.rlimits() {
+        for (i, r) in rl.iter().enumerate() {
+            if rl[..i].iter().any(|o| o.typ() == r.typ()) {
+                return Err(cfg(format!(
+                    "process.rlimits[{i}]: {:?} is given twice",
+                    r.typ()
+                )));
+            }
+            if r.soft() > r.hard() {
+                return Err(cfg(format!(
+                    "process.rlimits[{i}]: soft limit {} is above the hard limit {}",
+                    r.soft(),
+                    r.hard()
+                )));
+            }
+        }
+    }
+
+    let linux = spec.linux().as_ref();
+    let namespaces = linux.and_then(|l| l.namespaces().as_ref());
+    let has_ns =
+        |t: LinuxNamespaceType| namespaces.is_some_and(|ns| ns.iter().any(|n| n.typ() == t));
+    if let Some(ns) = namespaces {
+        for (i, n) in ns.iter().enumerate() {
+            if ns[..i].iter().any(|o| o.typ() == n.typ()) {
+                return Err(cfg(format!(
+                    "linux.namespaces[{i}]: namespace type {} is given twice",
+                    n.typ()
+                )));
+            }
+            if let Some(p) = n.path() {
+                if let Err(e) = std::fs::metadata(p) {
+                    return Err(cfg(format!(
+                        "linux.namespaces[{i}].path {}: {}",
+                        p.display(),
+                        io_desc(&e)
+                    )));
+                }
+            }
+        }
+    }
+    if !has_ns(LinuxNamespaceType::Mount) {
+        return Err(cfg("linux.namespaces: a mount namespace is required (husk always sets up the rootfs in its own mount namespace)".into()));
+    }
+    if let Some(l) = linux {
+        let maps = l.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+            || l.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+        let user_new = namespaces.is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none())
+        });
+        if maps && !has_ns(LinuxNamespaceType::User) {
+            return Err(cfg("linux.uidMappings: mappings are given but there is no user namespace in linux.namespaces".into()));
+        }
+        if user_new && l.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+            return Err(cfg(
+                "linux.uidMappings: a new user namespace needs uid mappings".into(),
+            ));
+        }
+        if user_new && l.gid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+            return Err(cfg(
+                "linux.gidMappings: a new user namespace needs gid mappings".into(),
+            ));
+        }
+        if l.time_offsets().is_some() && !has_ns(LinuxNamespaceType::Time) {
+            return Err(cfg("linux.timeOffsets: offsets are given but there is no time namespace in linux.namespaces".into()));
+        }
+        if let Some(sysctl) = l.sysctl() {
+            for key in sysctl.keys() {
+                check_sysctl(key, &has_ns)?;
+            }
+        }
+        if let Some(p) = l.cgroups_path() {
+            if p.components().any(|c| c == std::path::Component::ParentDir) {
+                return Err(cfg(format!(
+                    "linux.cgroupsPath {}: must not contain \"..\"",
+                    p.display()
+                )));
+            }
+        }
+    }
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has_ns(LinuxNamespaceType::Uts) {
+        return Err(cfg(
+            "hostname: setting the hostname needs a new UTS namespace in linux.namespaces".into(),
+        ));
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has_ns(LinuxNamespaceType::Uts)
+    {
+        return Err(cfg(
+            "domainname: setting the domainname needs a new UTS namespace in linux.namespaces"
+                .into(),
+        ));
+    }
+    if let Some(mounts) = spec.mounts() {
+        for (i, m) in mounts.iter().enumerate() {
+            if m.destination().as_os_str().is_empty() {
+                return Err(cfg(format!("mounts[{i}].destination: must not be empty")));
+            }
+            let t = m.typ().as_deref().unwrap_or("");
+            let opts = m.options().as_deref().unwrap_or(&[]);
+            let is_bind = t == "bind" || opts.iter().any(|o| o == "bind" || o == "rbind");
+            if is_bind && m.source().is_none() {
+                return Err(cfg(format!(
+                    "mounts[{i}].source: a bind mount needs a source"
+                )));
+            }
+            for o in opts {
+                crate::rootfs::mounts::check_option(o)
+                    .map_err(|e| cfg(format!("mounts[{i}].options: {e}")))?;
+            }
+        }
+    }
+    if let Some(hooks) = spec.hooks() {
+        let kinds = [
+            ("prestart", hooks.prestart()),
+            ("createRuntime", hooks.create_runtime()),
+            ("createContainer", hooks.create_container()),
+            ("startContainer", hooks.start_container()),
+            ("poststart", hooks.poststart()),
+            ("poststop", hooks.poststop()),
+        ];
+        for (kind, list) in kinds {
+            for (i, h) in list.iter().flatten().enumerate() {
+                if !h.path().is_absolute() {
+                    return Err(cfg(format!(
+                        "hooks.{kind}[{i}].path {:?}: must be an absolute path",
+                        h.path()
+                    )));
+                }
+                if h.timeout().is_some_and(|t| t <= 0) {
+                    return Err(cfg(format!(
+                        "hooks.{kind}[{i}].timeout: must be a positive number of seconds"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(rootfs)
+}
+
+/// runc's rule: a sysctl may be set only in a namespace the container owns.
+fn check_sysctl(key: &str, has_ns: &dyn Fn(LinuxNamespaceType) -> bool) -> Result<()> {
+    if key.is_empty() || key.contains("..") || key.contains('\0') || key.starts_with(['.', '/']) {
+        return Err(cfg(format!(
+            "linux.sysctl {key:?}: not a valid sysctl name"
+        )));
+    }
+    let ipc = key.starts_with("fs.mqueue.")
+        || matches!(
+            key,
+            "kernel.msgmax"
+                | "kernel.msgmnb"
+                | "kernel.msgmni"
+                | "kernel.sem"
+                | "kernel.shmall"
+                | "kernel.shmmax"
+                | "kernel.shmmni"
+                | "kernel.shm_rmid_forced"
+        );
+    let (needed, what) = if ipc {
+        (LinuxNamespaceType::Ipc, "IPC")
+    } else if key.starts_with("net.") {
+        (LinuxNamespaceType::Network, "network")
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        (LinuxNamespaceType::Uts, "UTS")
+    } else {
+        return Err(cfg(format!(
+            "linux.sysctl {key:?}: not allowed in a container (only namespaced sysctls are)"
+        )));
+    };
+    if !has_ns(needed) {
+        return Err(cfg(format!(
+            "linux.sysctl {key:?}: needs a new {what} namespace in linux.namespaces"
+        )));
+    }
+    Ok(())
+}
+
+/// Look up a namespace entry of one type.
+pub fn namespace(spec: &Spec, t: LinuxNamespaceType) -> Option<&oci_spec::runtime::LinuxNamespace> {
+    spec.linux()
+        .as_ref()?
+        .namespaces()
+        .as_ref()?
+        .iter()
+        .find(|n| n.typ() == t)
+}
