@@ -6,6 +6,8 @@ mod cli;
 mod commands;
 mod error;
 mod logger;
+#[allow(dead_code)]
+mod security;
 
 use error::Error;
 
