@@ -219,6 +219,8 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
     }
 
     let mut notify = false;
+    // The highest native syscall number the profile names, for the ENOSYS stub.
+    let mut highest: i32 = -1;
     for (i, call) in spec.syscalls().iter().flatten().enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
         let action = to_action(
@@ -240,23 +242,27 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
             }
             notify = true;
         }
+        let mut resolved = Vec::with_capacity(call.names().len());
+        for (j, name) in call.names().iter().enumerate() {
+            match ScmpSyscall::from_name(name) {
+                Ok(s) => {
+                    // Negative numbers are libseccomp's pseudo-syscalls (not on this arch).
+                    highest = highest.max(s.as_raw_syscall());
+                    resolved.push((name, s));
+                }
+                Err(_) => log::warn!(
+                    "{field}.names[{j}]: unknown syscall {name:?} (libseccomp {}), ignored",
+                    libseccomp_version()
+                ),
+            }
+        }
         if action == default_action {
             // libseccomp refuses a rule that repeats the default action; it would change
             // nothing anyway.
             log::debug!("{field}: action is the default action, rule skipped");
             continue;
         }
-        for (j, name) in call.names().iter().enumerate() {
-            let syscall = match ScmpSyscall::from_name(name) {
-                Ok(s) => s,
-                Err(_) => {
-                    log::warn!(
-                        "{field}.names[{j}]: unknown syscall {name:?} (libseccomp {}), ignored",
-                        libseccomp_version()
-                    );
-                    continue;
-                }
-            };
+        for (name, syscall) in resolved {
             for rule in &rules {
                 ctx.add_rule_conditional(action, syscall, rule)
                     .map_err(|e| {
@@ -287,7 +293,18 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
         flags &= !FLAG_WAIT_KILLABLE_RECV;
     }
 
-    let program = export(&ctx)?;
+    let mut program = match enosys_stub(default_action, highest) {
+        Some(stub) => stub,
+        None => Vec::new(),
+    };
+    program.extend(export(&ctx)?);
+    if program.len() > MAX_INSNS {
+        return Err(cfg(format!(
+            "linux.seccomp: the profile compiles to {} BPF instructions, more than the \
+             kernel's limit of {MAX_INSNS}",
+            program.len()
+        )));
+    }
     Ok(CompiledFilter {
         program,
         flags,
@@ -533,13 +550,6 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
             bytes.len()
         )));
     }
-    let count = bytes.len() / INSN;
-    if count > MAX_INSNS {
-        return Err(cfg(format!(
-            "linux.seccomp: the profile compiles to {count} BPF instructions, more than the \
-             kernel's limit of {MAX_INSNS}"
-        )));
-    }
     Ok(bytes
         .chunks_exact(INSN)
         .map(|c| libc::sock_filter {
@@ -549,6 +559,51 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
             k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
         })
         .collect())
+}
+
+/// The audit architecture of the machine husk is built for, and the bit that marks x32
+/// syscalls on it.
+#[cfg(target_arch = "x86_64")]
+const NATIVE_AUDIT_ARCH: Option<(u32, u32)> = Some((0xc000_003e, 0x4000_0000));
+#[cfg(target_arch = "aarch64")]
+const NATIVE_AUDIT_ARCH: Option<(u32, u32)> = Some((0xc000_00b7, 0));
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const NATIVE_AUDIT_ARCH: Option<(u32, u32)> = None;
+
+/// A few instructions put before libseccomp's program, as runc does: a native syscall
+/// numbered above every syscall the profile names is newer than the profile, and fails
+/// with ENOSYS instead of the default action, so that libc falls back to the older call
+/// (clone3 to clone, fchmodat2 to fchmodat...) instead of failing with EPERM. Not added when
+/// the default action already lets such calls through or returns ENOSYS. Only for the
+/// native architecture; compat architectures get the default action as libseccomp builds it.
+fn enosys_stub(default_action: ScmpAction, highest: i32) -> Option<Vec<libc::sock_filter>> {
+    let (audit_arch, x32_bit) = NATIVE_AUDIT_ARCH?;
+    if highest < 0
+        || matches!(
+            default_action,
+            ScmpAction::Allow | ScmpAction::Log | ScmpAction::Errno(libc::ENOSYS)
+        )
+    {
+        return None;
+    }
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGT: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
+    const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+    let insn = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    // Jump offsets count from the next instruction; "out" is the first one after the stub.
+    let mut stub = vec![insn(LD_W_ABS, 0, 0, 4)]; // seccomp_data.arch
+    let to_out_after_arch = if x32_bit != 0 { 4 } else { 3 };
+    stub.push(insn(JEQ, 0, to_out_after_arch, audit_arch));
+    stub.push(insn(LD_W_ABS, 0, 0, 0)); // seccomp_data.nr
+    if x32_bit != 0 {
+        stub.push(insn(JSET, 2, 0, x32_bit)); // x32 syscalls: left to libseccomp
+    }
+    stub.push(insn(JGT, 0, 1, highest as u32));
+    stub.push(insn(RET, 0, 0, SECCOMP_RET_ERRNO | libc::ENOSYS as u32));
+    Some(stub)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -1378,6 +1433,47 @@ mod tests {
         }
         let st = waitpid(Pid::from_raw(pid), None).unwrap();
         assert_eq!(st, WaitStatus::Exited(Pid::from_raw(pid), 0));
+    }
+
+    #[test]
+    fn seccomp_syscalls_newer_than_the_profile_get_enosys() {
+        let top = [libc::SYS_exit_group, libc::SYS_exit, libc::SYS_getppid]
+            .into_iter()
+            .max()
+            .unwrap();
+        let f = compiled(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"],
+            "syscalls": [
+                {"names": ["exit_group", "exit", "getppid"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["husk_no_such_syscall"], "action": "SCMP_ACT_ALLOW"}
+            ]
+        }));
+        let st = run_in_child(&f, |_| {
+            if sys(top + 1, 0, 0) != Err(libc::ENOSYS) || sys(top + 100, 0, 0) != Err(libc::ENOSYS)
+            {
+                return 1;
+            }
+            // Older than the profile's newest syscall but not allowed: the default action.
+            if sys(top - 1, 0, 0) != Err(libc::EPERM) {
+                return 2;
+            }
+            if sys(libc::SYS_getppid, 0, 0).is_err() {
+                return 3;
+            }
+            // x32 numbers are above everything but belong to libseccomp's x32 rules.
+            #[cfg(target_arch = "x86_64")]
+            if sys(0x4000_0000 | libc::SYS_getpid, 0, 0) != Err(libc::EPERM) {
+                return 4;
+            }
+            0
+        });
+        assert_eq!(st, WaitStatus::Exited(st.pid().unwrap(), 0));
+        // No stub when unknown syscalls are allowed anyway or already get ENOSYS.
+        assert!(enosys_stub(ScmpAction::Allow, 100).is_none());
+        assert!(enosys_stub(ScmpAction::Log, 100).is_none());
+        assert!(enosys_stub(ScmpAction::Errno(libc::ENOSYS), 100).is_none());
+        assert!(enosys_stub(ScmpAction::Errno(libc::EPERM), -1).is_none());
     }
 
     #[test]
