@@ -4,7 +4,9 @@
 //!
 //! * [`compile`] runs in the runtime process, before the container's init is cloned. It checks
 //!   the profile, builds it with libseccomp (the same library runc uses, with runc's rules
-//!   for skipping and splitting), and exports the finished classic-BPF program.
+//!   for skipping and splitting), exports the finished classic-BPF program and, like runc,
+//!   puts a short stub before it that answers ENOSYS for native syscalls newer than any the
+//!   profile names.
 //! * [`load`] runs in the container's init as the last step before execve. It is one
 //!   `seccomp(SECCOMP_SET_MODE_FILTER)` system call on the exported program: no libseccomp,
 //!   no allocation on success. The filter flags (TSYNC, LOG, SPEC_ALLOW,
@@ -293,10 +295,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
         flags &= !FLAG_WAIT_KILLABLE_RECV;
     }
 
-    let mut program = match enosys_stub(default_action, highest) {
-        Some(stub) => stub,
-        None => Vec::new(),
-    };
+    let mut program = enosys_stub(default_action, highest).unwrap_or_default();
     program.extend(export(&ctx)?);
     if program.len() > MAX_INSNS {
         return Err(cfg(format!(
