@@ -188,13 +188,14 @@ pub fn write_time_offsets(spec: &Spec) -> Result<()> {
     };
     let mut s = String::new();
     for (clock, off) in offsets {
-        let name =
-            match clock.as_str() {
-                "monotonic" | "boottime" => clock.as_str(),
-                other => return Err(Error::Config(format!(
+        let name = match clock.as_str() {
+            "monotonic" | "boottime" => clock.as_str(),
+            other => {
+                return Err(Error::Config(format!(
                     "linux.timeOffsets: unknown clock {other:?} (expected monotonic or boottime)"
-                ))),
-            };
+                )))
+            }
+        };
         s.push_str(&format!(
             "{name} {} {}\n",
             off.secs().unwrap_or(0),

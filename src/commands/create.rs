@@ -194,6 +194,7 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
         seccomp: seccomp.as_ref(),
     };
 
+    let annotations2 = annotations.clone();
     let id = o.id.clone();
     let bundle_dir = bundle.dir.clone();
     let mut runtime_hooks = |pid: i32| -> Result<Vec<u8>> {
@@ -209,12 +210,15 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
         }
         Ok(())
     };
+    let state_of =
+        |pid: i32| container::hook_state(&o.id, pid, Status::Creating, &bundle.dir, &annotations2);
     let spawned = process::spawn(
         &args,
         parent_sock,
         process::Hooks {
             runtime: &mut runtime_hooks,
             enter_cgroup: &mut enter_cgroup,
+            state: &state_of,
         },
     );
     cleanup.cgroup = cgroup_made.take();

@@ -16,6 +16,10 @@ pub const HOOKS: u8 = b'H';
 pub const HOOKS_DONE: u8 = b'h';
 /// Init is set up and waits on the exec fifo.
 pub const READY: u8 = b'R';
+/// Init loaded a seccomp filter with a notify listener; payload: the fd number in init.
+pub const SECCOMP_FD: u8 = b'S';
+/// Parent: the listener was handed to the seccomp agent.
+pub const SECCOMP_DONE: u8 = b's';
 /// Init failed; payload is the message.
 pub const ERROR: u8 = b'E';
 

@@ -284,6 +284,13 @@ fn setup(a: &InitArgs) -> Result<Never> {
     }
     drop(console_slave);
 
+    // 13a. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it now, while init
+    //      still has it (runc's order). Everything init does after this runs under the filter.
+    let nnp = process.no_new_privileges() == Some(true);
+    if !nnp {
+        load_seccomp(a)?;
+    }
+
     // 13. The user: drop the bounding set while we still hold CAP_SETPCAP, keep the other
     //     capabilities across the uid change, then set groups, gid, uid.
     a.caps.drop_bounding()?;
@@ -332,7 +339,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 16. Capabilities for the user, then no_new_privs.
     a.caps.apply()?;
-    if process.no_new_privileges() == Some(true) {
+    if nnp {
         // SAFETY: prctl with integer arguments.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             return Err(Error::sys(
@@ -340,6 +347,11 @@ fn setup(a: &InitArgs) -> Result<Never> {
                 nix::errno::Errno::last(),
             ));
         }
+    }
+
+    // 16a. With no_new_privs the filter goes as late as possible: after every privileged step.
+    if nnp {
+        load_seccomp(a)?;
     }
 
     // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): every other fd
@@ -375,14 +387,6 @@ fn setup(a: &InitArgs) -> Result<Never> {
         }
     }
 
-    // 20. The seccomp filter goes last, so it never blocks our own setup.
-    if let Some(f) = a.seccomp {
-        if let Err(e) = crate::security::seccomp_glue::load(f, a.spec) {
-            eprintln!("husk: {e}");
-            exit(1);
-        }
-    }
-
     reset_signals();
     let umask = user.umask().unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
@@ -393,6 +397,21 @@ fn setup(a: &InitArgs) -> Result<Never> {
     } else {
         126
     })
+}
+
+/// Load the filter; a notify listener goes to the runtime, which hands it to the seccomp agent
+/// (the listenerPath is a host path) and tells us when it holds its own copy.
+fn load_seccomp(a: &InitArgs) -> Result<()> {
+    let Some(f) = a.seccomp else { return Ok(()) };
+    if let Some(listener) = crate::security::seccomp_glue::load(f)? {
+        channel::send(
+            a.sock,
+            channel::SECCOMP_FD,
+            &listener.as_raw_fd().to_ne_bytes(),
+        )?;
+        channel::expect(a.sock, channel::SECCOMP_DONE)?;
+    }
+    Ok(())
 }
 
 /// The program starts with default signal dispositions and nothing blocked: `run` blocks the

@@ -66,6 +66,8 @@ pub struct Hooks<'a> {
     pub runtime: &'a mut dyn FnMut(i32) -> Result<Vec<u8>>,
     /// Put the process in its cgroup (called before init runs any setup).
     pub enter_cgroup: &'a mut dyn FnMut(i32) -> Result<()>,
+    /// The state JSON (status creating) for a pid, for the seccomp agent.
+    pub state: &'a dyn Fn(i32) -> Vec<u8>,
 }
 
 /// Start init. Returns its host pid once it is set up and waiting on the exec fifo. On error
@@ -104,7 +106,7 @@ fn drive(
     child: i32,
     two_stage: bool,
     init_pid: &mut i32,
-    hooks: Hooks,
+    mut hooks: Hooks,
 ) -> Result<()> {
     if two_stage {
         loop {
@@ -146,6 +148,11 @@ fn drive(
                 let state = (hooks.runtime)(*init_pid)?;
                 channel::send(sock, channel::HOOKS_DONE, &state)?;
             }
+            Some((channel::SECCOMP_FD, p)) if p.len() == 4 => {
+                let num = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
+                hand_over_seccomp_fd(args, *init_pid, num, &mut hooks)?;
+                channel::send(sock, channel::SECCOMP_DONE, &[])?;
+            }
             Some((channel::READY, _)) => return Ok(()),
             Some((channel::ERROR, p)) => {
                 return Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
@@ -159,6 +166,48 @@ fn drive(
             None => return Err(Error::Other(exit_reason(*init_pid))),
         }
     }
+}
+
+/// Take init's seccomp listener with pidfd_getfd and send it to the agent at listenerPath.
+fn hand_over_seccomp_fd(
+    args: &init::InitArgs,
+    pid: i32,
+    num: i32,
+    hooks: &mut Hooks,
+) -> Result<()> {
+    let filter = args
+        .seccomp
+        .ok_or_else(|| Error::Other("unexpected seccomp listener from init".into()))?;
+    let path = filter.listener_path().ok_or_else(|| {
+        Error::Config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY".into())
+    })?;
+    let pidfd =
+        crate::hooks::pidfd_open(pid).ctx(|| "pidfd_open of the container's init".into())?;
+    // SAFETY: pidfd_getfd returns a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_getfd,
+            std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+            num,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(Error::sys(
+            "taking the seccomp listener from the container's init",
+            nix::errno::Errno::last(),
+        ));
+    }
+    // SAFETY: fresh fd.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    let state = (hooks.state)(pid);
+    crate::security::seccomp::send_notify_fd(
+        path,
+        std::os::fd::AsFd::as_fd(&fd),
+        pid,
+        filter.listener_metadata(),
+        &state,
+    )
 }
 
 /// Why init went away without a message (it was killed, or crashed).

@@ -1,25 +1,24 @@
-//! TEMPORARY seam until the seccomp module is merged.
-use crate::error::{Error, Result};
+//! Where seccomp meets the lifecycle: compile in the runtime before clone, load in init.
+use super::seccomp::{self, CompiledFilter};
+use crate::error::Result;
 use oci_spec::runtime::Spec;
+use std::os::fd::OwnedFd;
 
-pub struct Compiled;
+pub type Compiled = CompiledFilter;
 
+/// Compile `linux.seccomp` (before clone, so a bad profile fails create before any fork).
 pub fn compile(spec: &Spec) -> Result<Option<Compiled>> {
-    if spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.seccomp().as_ref())
-        .is_some()
-    {
-        return Err(Error::Config("linux.seccomp: not supported yet".into()));
+    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => seccomp::compile(s).map(Some),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
-pub fn load(_c: &Compiled, _spec: &Spec) -> Result<()> {
-    Ok(())
+/// Load in init; returns the notify listener when the profile uses SCMP_ACT_NOTIFY.
+pub fn load(c: &Compiled) -> Result<Option<OwnedFd>> {
+    seccomp::load(c)
 }
 
 pub fn features() -> serde_json::Value {
-    serde_json::json!({"enabled": false})
+    seccomp::features_json()
 }
