@@ -43,6 +43,21 @@ pub struct State {
     pub process: Option<oci_spec::runtime::Process>,
 }
 
+#[derive(Serialize)]
+struct OciState<'a> {
+    #[serde(rename = "ociVersion")]
+    oci_version: &'a str,
+    id: &'a str,
+    pid: i32,
+    status: &'a str,
+    bundle: &'a Path,
+    rootfs: &'a Path,
+    created: &'a str,
+    owner: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Status {
     Creating,
@@ -146,27 +161,21 @@ impl Container {
         Status::Running
     }
 
-    /// runc's `state` output.
+    /// runc's `state` output (fields in runc's order).
     pub fn oci_state(&self, status: Status) -> serde_json::Value {
-        let pid = if status == Status::Stopped {
-            0
-        } else {
-            self.state.pid
+        let pid = if status == Status::Stopped { 0 } else { self.state.pid };
+        let s = OciState {
+            oci_version: crate::commands::OCI_VERSION,
+            id: &self.state.id,
+            pid,
+            status: status.as_str(),
+            bundle: &self.state.bundle,
+            rootfs: &self.state.rootfs,
+            created: &self.state.created,
+            owner: &self.state.owner,
+            annotations: &self.state.annotations,
         };
-        let mut v = serde_json::json!({
-            "ociVersion": crate::commands::OCI_VERSION,
-            "id": self.state.id,
-            "pid": pid,
-            "status": status.as_str(),
-            "bundle": self.state.bundle,
-            "rootfs": self.state.rootfs,
-            "created": self.state.created,
-            "owner": self.state.owner,
-        });
-        if !self.state.annotations.is_empty() {
-            v["annotations"] = serde_json::to_value(&self.state.annotations).unwrap_or_default();
-        }
-        v
+        serde_json::to_value(s).unwrap_or_default()
     }
 
     /// The state as the OCI spec hands it to hooks (no rootfs/created/owner).
