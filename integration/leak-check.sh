@@ -53,7 +53,8 @@ list_leftovers() {
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		[ "$p" = "$self" ] && continue
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+		# (A process may end between the glob and the read.)
+		cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
 		case $cmd in
 		*husk-test*) echo "process: $p $cmd" ;;
 		esac

@@ -4,6 +4,7 @@
 //! The busybox rootfs comes from integration/make-bundle.sh ($HUSK_BUNDLE, default
 //! target/test-bundle); `make test` builds it and runs the leak check afterwards.
 
+mod bad_input;
 mod hooks;
 mod lifecycle;
 mod run;
