@@ -52,26 +52,25 @@ fn run_killed_from_outside() {
     let mark = env.share().join("up");
     let script = format!("echo up > {}; sleep 100000", mark.display());
     env.write_config(&env.config(&sh(&script, &id)));
-    let waiter = {
-        let bundle = env.bundle.clone();
-        let root = env.root.clone();
-        let id = id.clone();
-        std::thread::spawn(move || {
-            std::process::Command::new(runtime())
-                .arg("--root")
-                .arg(root)
-                .args(["run", "--bundle", bundle.to_str().unwrap(), &id])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .expect("run")
-        })
-    };
-    env.wait_file(&mark);
+    let mut run = std::process::Command::new(runtime())
+        .arg("--root")
+        .arg(&env.root)
+        .args(["run", "--bundle", env.bundle.to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    // Until the container is up; a `run` that gives up early fails the test at once.
+    while !mark.exists() {
+        if let Some(status) = run.try_wait().unwrap() {
+            panic!("`run` ended ({status:?}) before its process started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     env.wait_status(&id, "running");
     env.rt(&["kill", &id, "KILL"]).expect_ok();
-    let status = waiter.join().unwrap();
+    let status = wait_guarded(&mut run, "run (killed from outside)");
     assert_eq!(status.code(), Some(137), "{status:?}");
     env.assert_nothing_left(&id);
 }

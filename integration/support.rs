@@ -346,7 +346,7 @@ impl Drop for TestEnv {
     }
 }
 
-fn wait_guarded(child: &mut std::process::Child, what: &str) -> ExitStatus {
+pub fn wait_guarded(child: &mut std::process::Child, what: &str) -> ExitStatus {
     let deadline = Instant::now() + HANG_GUARD;
     let mut nap = Duration::from_millis(1);
     loop {
