@@ -4,12 +4,13 @@
 CARGO ?= cargo
 PREFIX ?= /usr/local
 BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
-# Every Debian package the build, the tests (integration, conformance, leak check) and the bench
-# use: the C toolchain and libseccomp for the seccomp bindings, busybox-static for the test rootfs,
-# runc and crun as references, bats/jq/strace for scripted checks, procps/psmisc/iproute2/
-# util-linux/findutils for the leak check and the tests (ps, pgrep, ip netns, nsenter, mount).
+# Every Debian package the build, the tests and the bench use: the C toolchain, pkg-config and
+# libseccomp for the seccomp bindings; busybox-static for the test rootfs; runc and crun, the
+# references (HUSK_RUNTIME=/usr/sbin/runc make test, make bench); hyperfine for the bench; bats,
+# jq and strace for scripted and manual checks; procps, psmisc, iproute2, util-linux, findutils
+# and coreutils for the leak check and for looking at containers (ps, ip netns, nsenter, find).
 DEB_PACKAGES = build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
-	hyperfine util-linux procps psmisc iproute2 findutils coreutils e2fsprogs
+	hyperfine util-linux procps psmisc iproute2 findutils coreutils
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance bench demo clean install
 
@@ -42,9 +43,9 @@ bundle:
 # HUSK_RUNTIME=/usr/sbin/runc make test runs the same tests against runc.
 LEAK_BASELINE = target/leak-baseline.txt
 test: build bundle
-	@mkdir -p target && integration/leak-check.sh --snapshot $(LEAK_BASELINE)
+	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(LEAK_BASELINE)
 	@rc=0; HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release -- --test-threads=2 || rc=$$?; \
-	integration/leak-check.sh --baseline $(LEAK_BASELINE) || rc=1; \
+	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(LEAK_BASELINE) || rc=1; \
 	exit $$rc
 
 test-integration: build bundle
