@@ -1,1 +1,12 @@
-//! End-to-end tests of the husk binary.
+//! End-to-end tests of the husk binary: each test runs the runtime as an engine would, in its own
+//! --root and bundle, and checks what it did and what it left. The runtime is the husk this crate
+//! builds, or $HUSK_RUNTIME (e.g. /usr/sbin/runc, the reference these tests are developed against).
+//! The busybox rootfs comes from integration/make-bundle.sh ($HUSK_BUNDLE, default
+//! target/test-bundle); `make test` builds it and runs the leak check afterwards.
+
+mod bad_input;
+mod cli;
+mod hooks;
+mod lifecycle;
+mod run;
+mod support;
