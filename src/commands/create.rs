@@ -201,7 +201,17 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
         let state = container::hook_state(&id, pid, Status::Creating, &bundle_dir, &annotations);
         crate::hooks::run_all("prestart", &prestart, &state)?;
         crate::hooks::run_all("createRuntime", &create_runtime, &state)?;
-        Ok(state)
+        // Init gets the state for createContainer (creating) and for startContainer (created).
+        let mut both = state;
+        both.push(0);
+        both.extend(container::hook_state(
+            &id,
+            pid,
+            Status::Created,
+            &bundle_dir,
+            &annotations,
+        ));
+        Ok(both)
     };
     let mut cgroup_made: Option<crate::cgroups_glue::Cgroup> = None;
     let mut enter_cgroup = |pid: i32| -> Result<()> {

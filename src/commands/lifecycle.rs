@@ -107,6 +107,22 @@ fn start_container(c: &Container) -> Result<()> {
     }
     let _ = std::fs::remove_file(&fifo_path);
     if !c.state.poststart.is_empty() {
+        // poststart runs after the program is exec'd: init holds the fifo open until execve
+        // closes it, so wait for EOF (or init's death).
+        let mut b = [0u8; 1];
+        let mut p = libc::pollfd {
+            fd: fifo.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut p, 1, -1) };
+            match nix::unistd::read(fifo.as_raw_fd(), &mut b) {
+                Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => continue,
+                _ => break,
+            }
+        }
         crate::hooks::run_all_warn(
             "poststart",
             &c.state.poststart,

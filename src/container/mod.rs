@@ -163,7 +163,11 @@ impl Container {
 
     /// runc's `state` output (fields in runc's order).
     pub fn oci_state(&self, status: Status) -> serde_json::Value {
-        let pid = if status == Status::Stopped { 0 } else { self.state.pid };
+        let pid = if status == Status::Stopped {
+            0
+        } else {
+            self.state.pid
+        };
         let s = OciState {
             oci_version: crate::commands::OCI_VERSION,
             id: &self.state.id,

@@ -196,16 +196,19 @@ fn setup(a: &InitArgs) -> Result<Never> {
     // 7. Hooks that run while the container exists but before its process: prestart and
     //    createRuntime in the runtime's namespaces (the parent runs them), then createContainer
     //    here, in the container's namespaces but before pivot_root.
-    let mut hook_state = Vec::new();
+    let mut start_state = Vec::new();
     if a.has_runtime_hooks {
         channel::send(a.sock, channel::HOOKS, &[])?;
-        hook_state = channel::expect(a.sock, channel::HOOKS_DONE)?;
+        let states = channel::expect(a.sock, channel::HOOKS_DONE)?;
+        let mut parts = states.splitn(2, |b| *b == 0);
+        let creating = parts.next().unwrap_or_default();
+        start_state = parts.next().unwrap_or_default().to_vec();
         if let Some(h) = spec
             .hooks()
             .as_ref()
             .and_then(|h| h.create_container().as_ref())
         {
-            crate::hooks::run_all("createContainer", h, &hook_state)?;
+            crate::hooks::run_all("createContainer", h, creating)?;
         }
     }
 
@@ -371,21 +374,23 @@ fn setup(a: &InitArgs) -> Result<Never> {
     set_pdeathsig(0);
     channel::send(a.sock, channel::READY, &[])?;
     let fifo = open_fifo(a.fifo)?;
-    // SAFETY: write one byte from a static buffer.
-    unsafe { libc::write(fifo.as_raw_fd(), b"0".as_ptr().cast(), 1) };
-    drop(fifo);
 
-    // 19. startContainer hooks, in the container, after start and before the program.
+    // 19. startContainer hooks, in the container, after start and before the program. A
+    //     failure exits before the byte is written, so `start` reports it.
     if let Some(h) = spec
         .hooks()
         .as_ref()
         .and_then(|h| h.start_container().as_ref())
     {
-        if let Err(e) = crate::hooks::run_all("startContainer", h, &hook_state) {
+        if let Err(e) = crate::hooks::run_all("startContainer", h, &start_state) {
             eprintln!("husk: {e}");
             exit(1);
         }
     }
+    // The byte tells `start` we are past the hooks; the fifo stays open (close-on-exec) so
+    // `start` sees EOF once the program is really exec'd, before it runs poststart hooks.
+    // SAFETY: write one byte from a static buffer.
+    unsafe { libc::write(fifo.as_raw_fd(), b"0".as_ptr().cast(), 1) };
 
     reset_signals();
     let umask = user.umask().unwrap_or(0o022);
