@@ -349,7 +349,7 @@ fn v2_driver_writes_converted_values() {
     let r = res(json!({
         "memory": {"limit": 104857600, "swap": 209715200, "reservation": 52428800, "checkBeforeUpdate": true},
         "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "burst": 1000, "idle": 0, "cpus": "0-1", "mems": "0"},
-        "pids": {"limit": 0},
+        "pids": {"limit": -1},
         "blockIO": {"weight": 500, "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
                     "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 0}]},
         "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]
@@ -622,6 +622,9 @@ fn host_limits_are_written_and_read_back() {
     );
     // A partial update leaves other settings alone.
     g.m.apply_resources(&res(json!({"pids": {"limit": 0}})))
+        .unwrap();
+    assert_eq!(read(&v1(&g, "pids"), "pids.max").trim(), "42"); // 0 = unset, as runc
+    g.m.apply_resources(&res(json!({"pids": {"limit": -1}})))
         .unwrap();
     assert_eq!(read(&v1(&g, "pids"), "pids.max").trim(), "max");
     assert_eq!(read(&cpu, "cpu.shares").trim(), "512");

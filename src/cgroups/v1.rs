@@ -30,7 +30,8 @@ pub(super) fn apply(m: &Manager, r: &LinuxResources) -> Result<()> {
     if let Some(cpu) = r.cpu() {
         apply_cpu(m, cpu)?;
     }
-    if let Some(p) = r.pids() {
+    // As runc: 0 leaves the limit alone, a negative value means no limit.
+    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
         let dir = need(m, "pids", "linux.resources.pids.limit")?;
         let v = if p.limit() > 0 {
             p.limit().to_string()

@@ -431,7 +431,8 @@ pub(super) fn apply(m: &Manager, r: &LinuxResources) -> Result<()> {
     if let Some(c) = r.cpu() {
         cpu(dir, c)?;
     }
-    if let Some(p) = r.pids() {
+    // As runc: 0 leaves the limit alone, a negative value means no limit.
+    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
         let dir = need(dir, "pids", "linux.resources.pids.limit")?;
         let v = if p.limit() > 0 {
             p.limit().to_string()
@@ -499,6 +500,12 @@ pub(super) fn apply_hybrid_extras(m: &Manager, r: &LinuxResources) -> Result<()>
                 "linux.resources.unified: the {c} controller is bound to cgroup v1 on this host; \
                  set it through the v1 fields of linux.resources"
             )));
+        }
+    }
+    if huge {
+        // Validate before touching the hierarchy.
+        for l in r.hugepage_limits().iter().flatten() {
+            super::stats::check_page_size(l.page_size())?;
         }
     }
     if !wanted.is_empty() {
