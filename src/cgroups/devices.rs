@@ -55,7 +55,7 @@ fn is_all_wildcard(rule: &LinuxDeviceCgroup) -> bool {
 pub(super) fn check_v2(rules: &[LinuxDeviceCgroup]) -> Result<()> {
     for (i, r) in rules.iter().enumerate() {
         access_of(r, i)?;
-        if !r.allow() && !(i == 0 && is_all_wildcard(r)) {
+        if !(r.allow() || (i == 0 && is_all_wildcard(r))) {
             return Err(Error::Config(format!(
                 "linux.resources.devices[{i}]: deny rules other than a leading \"deny all\" are not \
                  supported on cgroup v2 yet (husk has no eBPF device filter)"

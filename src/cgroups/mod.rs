@@ -212,14 +212,13 @@ pub(crate) fn parse_proc_cgroup(text: &str) -> Vec<OwnCgroup> {
 
 /// Directory of cgroup `cg` (a path inside the hierarchy) for a mount whose root is `root`.
 fn dir_in_mount(mountpoint: &Path, root: &str, cg: &str) -> PathBuf {
+    // Outside this mount (e.g. a cgroup namespace mismatch): use the mount point itself.
     let rel = if root == "/" {
         cg
-    } else if let Some(r) = cg.strip_prefix(root) {
-        r
     } else {
-        // The runtime's cgroup is outside this mount (e.g. a cgroup namespace mismatch):
-        // fall back to the mount point itself.
-        ""
+        cg.strip_prefix(root)
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+            .unwrap_or_default()
     };
     let rel = rel.trim_start_matches('/');
     if rel.is_empty() {

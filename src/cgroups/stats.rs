@@ -34,7 +34,7 @@ pub(super) fn hugepage_sizes() -> Vec<String> {
 pub(super) fn size_name(mut bytes: u64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB", "PB"];
     let mut i = 0;
-    while bytes >= 1024 && bytes % 1024 == 0 && i + 1 < units.len() {
+    while bytes >= 1024 && bytes.is_multiple_of(1024) && i + 1 < units.len() {
         bytes /= 1024;
         i += 1;
     }
@@ -367,10 +367,7 @@ fn clock_ticks() -> u64 {
 pub(super) fn blkio_entries(text: &str) -> Vec<Value> {
     let mut v = Vec::new();
     for l in text.lines() {
-        let f: Vec<&str> = l
-            .split(|c| c == ' ' || c == ':')
-            .filter(|s| !s.is_empty())
-            .collect();
+        let f: Vec<&str> = l.split([' ', ':']).filter(|s| !s.is_empty()).collect();
         if f.len() < 3 {
             continue;
         }

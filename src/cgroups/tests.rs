@@ -123,6 +123,9 @@ fn mount_root_and_escapes_in_mountinfo() {
     let h = host_from(mi, "4:memory:/docker/x/sub\n3:pids:/\n").unwrap();
     assert_eq!(h.v1[0].2, PathBuf::from("/sys/fs/cgroup/memory/sub"));
     assert_eq!(h.v1[1].1, PathBuf::from("/mnt/with space"));
+    // A cgroup merely sharing a name prefix with the mount root is outside it.
+    let h = host_from(mi, "4:memory:/docker/xyz\n3:pids:/\n").unwrap();
+    assert_eq!(h.v1[0].2, PathBuf::from("/sys/fs/cgroup/memory"));
 }
 
 #[test]
