@@ -2,6 +2,7 @@
 //! main parses the command line, sets up logging, dispatches, and maps errors to one line
 //! and a non-zero exit status. Nothing else.
 
+mod cgroups;
 mod cgroups_glue;
 mod cli;
 mod commands;
