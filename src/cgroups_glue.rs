@@ -1,56 +1,98 @@
-//! The seam between the container lifecycle and the cgroup manager.
-//! TEMPORARY: cgroups are not applied yet; a config that asks for resource limits fails clearly.
+//! Where the cgroup manager meets the container lifecycle: which cgroup a new container gets,
+//! entering it before init runs any setup, and what later commands do with the saved state.
 
+use crate::cgroups::{self, CgroupState, Manager};
 use crate::container::Container;
-use crate::error::{Error, Result};
-use oci_spec::runtime::Spec;
+use crate::error::Result;
+use oci_spec::runtime::{LinuxResources, Spec};
 
-pub struct Plan;
-pub struct Cgroup;
+/// The cgroup a container will get, resolved and checked before anything is created.
+pub struct Plan {
+    manager: Manager,
+    resources: LinuxResources,
+}
+
+/// A created cgroup holding the container.
+pub struct Cgroup(Manager);
 
 impl Cgroup {
-    pub fn destroy(self) {}
-    pub fn state(&self) -> serde_json::Value {
-        serde_json::Value::Null
-    }
-}
-
-pub fn plan(spec: &Spec, _id: &str) -> Result<Option<Plan>> {
-    let r = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-    if let Some(r) = r {
-        let only_default_devices = r.memory().is_none()
-            && r.cpu().is_none()
-            && r.pids().is_none()
-            && r.block_io().is_none()
-            && r.hugepage_limits().as_ref().is_none_or(|v| v.is_empty())
-            && r.network().is_none()
-            && r.rdma().is_none()
-            && r.unified().as_ref().is_none_or(|v| v.is_empty());
-        if !only_default_devices {
-            return Err(Error::Config(
-                "linux.resources: cgroup limits are not supported yet".into(),
-            ));
+    pub fn destroy(self) {
+        if let Err(e) = self.0.destroy() {
+            log::warn!("removing the container's cgroup: {e}");
         }
     }
-    Ok(None)
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.state()).unwrap_or_default()
+    }
 }
 
-pub fn enter(_p: &Plan, _pid: i32) -> Result<Cgroup> {
-    Ok(Cgroup)
+pub fn plan(spec: &Spec, id: &str) -> Result<Option<Plan>> {
+    let linux = spec.linux().as_ref();
+    let path = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .and_then(|p| p.to_str());
+    let manager = Manager::new(path, id)?;
+    let empty = LinuxResources::default();
+    let asked = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&empty);
+    let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+    let resources = cgroups::with_default_devices(asked, devices);
+    Ok(Some(Plan { manager, resources }))
 }
 
-pub fn is_paused(_c: &Container) -> bool {
-    false
+/// Create the cgroup, apply the limits, and move `pid` in. On error nothing is left.
+pub fn enter(p: &Plan, pid: i32) -> Result<Cgroup> {
+    p.manager.create()?;
+    let r = p
+        .manager
+        .apply_resources(&p.resources)
+        .and_then(|()| p.manager.add_process(pid));
+    if let Err(e) = r {
+        let _ = p.manager.destroy();
+        return Err(e);
+    }
+    Ok(Cgroup(Manager::from_state(&p.manager.state())))
 }
 
-pub fn kill_all(_c: &Container, _sig: i32) -> Result<()> {
-    Ok(())
+pub fn manager(c: &Container) -> Option<Manager> {
+    let v = c.state.cgroup.as_ref()?;
+    let st: CgroupState = serde_json::from_value(v.clone()).ok()?;
+    Some(Manager::from_state(&st))
 }
 
-pub fn thaw(_c: &Container) {}
+pub fn is_paused(c: &Container) -> bool {
+    manager(c).is_some_and(|m| m.state_frozen().unwrap_or(false))
+}
 
-pub fn destroy(_c: &Container) {}
+/// Signal every process in the container's cgroup (kill --all, delete --force).
+pub fn kill_all(c: &Container, sig: i32) -> Result<()> {
+    match manager(c) {
+        Some(m) => m.kill_all(sig),
+        None => Ok(()),
+    }
+}
+
+pub fn thaw(c: &Container) {
+    if let Some(m) = manager(c) {
+        let _ = m.thaw();
+    }
+}
+
+pub fn destroy(c: &Container) {
+    if let Some(m) = manager(c) {
+        if let Err(e) = m.destroy() {
+            log::warn!("removing the cgroup of {}: {e}", c.state.id);
+        }
+    }
+}
 
 pub fn features() -> serde_json::Value {
-    serde_json::json!({"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false})
+    let layout = cgroups::detect_layout().ok();
+    serde_json::json!({
+        "v1": true,
+        "v2": true,
+        "systemd": false,
+        "systemdUser": false,
+        "rdma": true,
+        "hostLayout": layout,
+    })
 }

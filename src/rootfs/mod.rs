@@ -399,6 +399,7 @@ impl Setup<'_> {
             .any(|h| h.mount_point == Path::new("/sys/fs/cgroup") && h.fstype == "cgroup2")
         {
             return self.mount_cgroup_fs(
+                (root, dest),
                 &target,
                 "cgroup2",
                 "",
@@ -425,7 +426,15 @@ impl Setup<'_> {
                 continue;
             }
             let sub = ensure_in_root(tmp.as_raw_fd(), rel, Kind::Dir)?;
-            self.mount_cgroup_fs(&sub, &h.fstype, &h.super_opts, &h.mount_point, flags, field)?;
+            self.mount_cgroup_fs(
+                (tmp.as_raw_fd(), rel),
+                &sub,
+                &h.fstype,
+                &h.super_opts,
+                &h.mount_point,
+                flags,
+                field,
+            )?;
             // cpu,cpuacct style names get per-controller links, as on the host.
             let name = rel.to_string_lossy();
             if name.contains(',') {
@@ -450,8 +459,11 @@ impl Setup<'_> {
         Ok(())
     }
 
+    /// `at` is (dir fd, path) of the target, to find the new mount again for the remount.
+    #[allow(clippy::too_many_arguments)]
     fn mount_cgroup_fs(
         &self,
+        at: (RawFd, &Path),
         target: &OwnedFd,
         fstype: &str,
         super_opts: &str,
@@ -482,14 +494,9 @@ impl Setup<'_> {
         )
         .ctx(|| format!("{}: binding {}", field(), src.display()))?;
         if !flags.is_empty() {
-            let top = nix::fcntl::open(
-                &fd_path(target),
-                nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-            .ctx(|| format!("{}: reopening", field()))?;
-            // SAFETY: fresh fd.
-            let top = unsafe { OwnedFd::from_raw_fd(top) };
+            // The fd under the new mount still names the old directory: resolve the path again.
+            let top = open_in_root(at.0, at.1, libc::O_PATH, 0)
+                .ctx(|| format!("{}: reopening", field()))?;
             mount(
                 NONE,
                 &fd_path(&top),
