@@ -318,7 +318,7 @@ class Runtime:
     def run(self, *args, out="/dev/null"):
         """Run one runtime command; returns its wall time in ms; raises CmdError on failure."""
         if self.missing:
-            raise CmdError(self.missing)
+            raise CmdError(f"{self.name}: {self.missing}")
         argv = self.argv(*args)
         errfile = f"{WORK}/stderr"
         self.enter()
@@ -369,7 +369,7 @@ def run_parallel(rt, jobs, max_inflight):
     """Run `jobs` (each a list of argument tuples, run in order) with up to max_inflight commands
     at once, from this single thread. Returns (elapsed ms, [(container id, error)])."""
     if rt.missing:
-        return 0.0, [(job[0][-1], rt.missing) for job in jobs]
+        return 0.0, [(job[0][-1], f"{rt.name}: {rt.missing}") for job in jobs]
     rt.enter()
     pending = deque((i, job) for i, job in enumerate(jobs))
     inflight = {}  # pid -> (job, step index, errfile)
@@ -581,7 +581,7 @@ class Bench:
         if self.helper:
             argv = [self.helper, rssfile] + rt.argv("create", "--bundle", self.b_true, "--pid-file", pidfile, cid)
             if rt.missing:
-                raise CmdError(rt.missing)
+                raise CmdError(f"{rt.name}: {rt.missing}")
             rt.enter()
             pid = spawn(argv, "/dev/null", f"{WORK}/stderr")
             _, status, _ = os.wait4(pid, 0)
@@ -1039,8 +1039,8 @@ def main():
         hybrid = os.path.ismount(CGROUP_UNIFIED)
         for rt in rts:
             if not os.access(rt.path, os.X_OK):
-                rt.missing = f"{rt.name}: binary not found: {rt.path}"
-                log(f"bench: {rt.missing}")
+                rt.missing = f"binary not found: {rt.path}"
+                log(f"bench: {rt.name}: {rt.missing}")
             if rt.name == "crun" and hybrid:
                 rt.ns_fd = NS.private_without(CGROUP_UNIFIED)
                 if not os.path.ismount(CGROUP_UNIFIED):
