@@ -16,6 +16,8 @@ Environment:
   BENCH_RUNTIMES=a,b   subset of husk,runc,crun (default all three)
   BENCH_SUITES=a,b     subset of basic,seq,parallel,many,rss (default all)
   HUSK_BIN, RUNC_BIN, CRUN_BIN   runtime binaries (default target/release/husk, runc, crun on PATH)
+  BENCH_TIMEOUT=S      a runtime command still running after S seconds is killed and counts as
+                       failed (default 30; a batch of parallel commands gets S per round)
   BENCH_OUT=PATH       JSON output (default bench/results/latest.json)
 
 Everything it creates is named husk-bench*: state roots /run/husk-bench-<runtime>, scratch
@@ -24,6 +26,7 @@ those ids. All of it is removed on exit, on Ctrl-C/SIGTERM and on failure.
 """
 
 import ctypes
+import fcntl
 import json
 import math
 import os
@@ -86,6 +89,7 @@ class Config:
         self.jobs = env_int("BENCH_JOBS", 4)
         self.runtimes = [r for r in os.environ.get("BENCH_RUNTIMES", ",".join(RUNTIME_NAMES)).split(",") if r]
         self.suites = [s for s in os.environ.get("BENCH_SUITES", "basic,seq,parallel,many,rss").split(",") if s]
+        self.timeout = env_int("BENCH_TIMEOUT", 30)
         self.out = os.environ.get("BENCH_OUT", os.path.join(HERE, "results", "latest.json"))
         for r in self.runtimes:
             if r not in RUNTIME_NAMES:
@@ -101,6 +105,52 @@ class Interrupted(BaseException):
 
 class CmdError(Exception):
     pass
+
+
+class Timeout(CmdError):
+    def __init__(self):
+        super().__init__(f"a command was still running after {CMD_TIMEOUT} s")
+
+
+CMD_TIMEOUT = 30
+
+
+def on_alarm(_sig, _frame):
+    raise Timeout()
+
+
+def wait_cmd(pid):
+    """wait4 for our child `pid`; if the alarm the caller armed fires, kill it.
+    Returns (status, timed_out)."""
+    try:
+        _, status, _ = os.wait4(pid, 0)
+        return status, False
+    except Timeout:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            _, status, _ = os.wait4(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            status = -1
+        return status, True
+
+
+def timed_spawn(argv, out, err, what):
+    """Spawn argv, wait for it (killing it after CMD_TIMEOUT s); returns (ms, status). The alarm is
+    armed and disarmed outside the timed window. Raises CmdError if it cannot run or timed out."""
+    signal.setitimer(signal.ITIMER_REAL, CMD_TIMEOUT)
+    try:
+        t0 = time.perf_counter_ns()
+        try:
+            pid = spawn(argv, out, err)
+        except OSError as e:
+            raise CmdError(f"{what}: cannot execute {argv[0]}: {e.strerror}")
+        status, timed_out = wait_cmd(pid)
+        dt = (time.perf_counter_ns() - t0) / 1e6
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    if timed_out:
+        raise CmdError(f"{what}: still running after {CMD_TIMEOUT} s, killed")
+    return dt, status
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,10 +372,7 @@ class Runtime:
         argv = self.argv(*args)
         errfile = f"{WORK}/stderr"
         self.enter()
-        t0 = time.perf_counter_ns()
-        pid = spawn(argv, out, errfile)
-        _, status, _ = os.wait4(pid, 0)
-        dt = (time.perf_counter_ns() - t0) / 1e6
+        dt, status = timed_spawn(argv, out, errfile, f"{self.name} {args[0]}")
         if status != 0:
             raise CmdError(f"{self.name} {args[0]}: {error_line(errfile, status)}")
         return dt
@@ -345,7 +392,10 @@ class Runtime:
     def delete_all(self, ids, jobs=16):
         """Best effort --force delete of `ids`; drops the ones that are gone from self.ids."""
         ids = sorted(ids)
-        if not ids or self.missing:
+        if self.missing:
+            self.ids.difference_update(ids)  # nothing was ever created
+            return
+        if not ids:
             return
         _, errors = run_parallel(self, [[("delete", "--force", cid)] for cid in ids], jobs)
         failed = {cid for cid, _ in errors}
@@ -374,26 +424,44 @@ def run_parallel(rt, jobs, max_inflight):
     pending = deque((i, job) for i, job in enumerate(jobs))
     inflight = {}  # pid -> (job, step index, errfile)
     errors = []
-    t0 = time.perf_counter_ns()
 
     def launch(job, step, slot):
         errfile = f"{WORK}/stderr-{slot}"
         pid = spawn(rt.argv(*job[step]), "/dev/null", errfile)
         inflight[pid] = (job, step, slot, errfile)
 
-    while pending or inflight:
-        while pending and len(inflight) < max_inflight:
-            i, job = pending.popleft()
-            launch(job, 0, i)
-        pid, status, _ = os.wait4(-1, 0)
+    def step_done(pid, status):
         if pid not in inflight:
             INITS.discard(pid)  # an orphaned container process
-            continue
+            return
         job, step, slot, errfile = inflight.pop(pid)
         if status != 0:
             errors.append((job[step][-1], f"{rt.name} {job[step][0]}: {error_line(errfile, status)}"))
         elif step + 1 < len(job):
             launch(job, step + 1, slot)
+
+    rounds = math.ceil(sum(len(j) for j in jobs) / max_inflight)
+    signal.setitimer(signal.ITIMER_REAL, CMD_TIMEOUT * max(1, rounds))
+    t0 = time.perf_counter_ns()
+    try:
+        while pending or inflight:
+            while pending and len(inflight) < max_inflight:
+                i, job = pending.popleft()
+                launch(job, 0, i)
+            step_done(*os.wait4(-1, 0)[:2])
+    except Timeout:
+        for pid, (job, step, _, _) in inflight.items():
+            os.kill(pid, signal.SIGKILL)
+            errors.append((job[step][-1], f"{rt.name} {job[step][0]}: timed out, killed"))
+        for pid in list(inflight):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        inflight.clear()
+        errors.extend((job[0][-1], f"{rt.name}: not run (batch timed out)") for _, job in pending)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     return (time.perf_counter_ns() - t0) / 1e6, errors
 
 
@@ -504,10 +572,7 @@ class Bench:
 
     def m_floor(self):
         NS.switch(None)
-        t0 = time.perf_counter_ns()
-        pid = spawn(self.floor_argv, "/dev/null", f"{WORK}/stderr")
-        _, status, _ = os.wait4(pid, 0)
-        t = (time.perf_counter_ns() - t0) / 1e6
+        t, status = timed_spawn(self.floor_argv, "/dev/null", f"{WORK}/stderr", "floor")
         if status != 0:
             raise CmdError(f"floor: {error_line(f'{WORK}/stderr', status)}")
         return {"run": t}
@@ -583,8 +648,7 @@ class Bench:
             if rt.missing:
                 raise CmdError(f"{rt.name}: {rt.missing}")
             rt.enter()
-            pid = spawn(argv, "/dev/null", f"{WORK}/stderr")
-            _, status, _ = os.wait4(pid, 0)
+            _, status = timed_spawn(argv, "/dev/null", f"{WORK}/stderr", f"{rt.name} create")
             if status != 0:
                 raise CmdError(f"{rt.name} create: {error_line(f'{WORK}/stderr', status)}")
             with open(rssfile) as f:
@@ -1010,6 +1074,14 @@ def main():
         if not os.path.exists(os.path.join(rootfs, "bin", b)) and not os.path.islink(os.path.join(rootfs, "bin", b)):
             sys.exit(f"bench: {rootfs}/bin/{b} missing; build the bundle first (make bundle)")
 
+    # One run at a time: a second run's cleanup would kill the first one's containers.
+    os.makedirs(WORK, exist_ok=True)
+    lock = os.open(WORK, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"bench: another benchmark run holds {WORK}")
+
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         sys.exit("bench: prctl(PR_SET_CHILD_SUBREAPER) failed")
 
@@ -1020,6 +1092,9 @@ def main():
     signal.signal(signal.SIGHUP, on_term)
     signal.signal(signal.SIGINT, on_term)
     signal.signal(signal.SIGCHLD, on_sigchld)
+    signal.signal(signal.SIGALRM, on_alarm)
+    global CMD_TIMEOUT
+    CMD_TIMEOUT = cfg.timeout
 
     NS = MountNs()
     paths = {

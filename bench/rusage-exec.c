@@ -7,7 +7,8 @@
  * Why a C helper: at execve() the kernel folds the *old* address space's high-water RSS into the
  * new program's ru_maxrss. A child spawned straight from the Python driver therefore reports at
  * least the interpreter's RSS (~14 MB), whatever it really used. This helper is a tiny (static)
- * process that vfork()s, so the floor it adds is its own few hundred KiB at most.
+ * process that vfork()s, so the floor it leaves is small (~650 KiB, measured with a do-nothing
+ * static program).
  * bench/bench.py compiles it into /run/husk-bench-work at the start of each run.
  */
 #define _GNU_SOURCE
