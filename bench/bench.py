@@ -377,13 +377,6 @@ class Runtime:
             raise CmdError(f"{self.name} {args[0]}: {error_line(errfile, status)}")
         return dt
 
-    def try_run(self, *args):
-        try:
-            self.run(*args)
-            return True
-        except CmdError:
-            return False
-
     def create(self, cid, bundle):
         pidfile = f"{WORK}/pid"
         t = self.run("create", "--bundle", bundle, "--pid-file", pidfile, cid)
