@@ -32,7 +32,7 @@ test: build bundle
 	HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release -- --test-threads=2
 
 bench: build bundle
-	bench/bench.py $(BUNDLE_DIR)
+	bench/bench.sh $(BUNDLE_DIR)
 
 # Build and run a busybox container by hand: what the README's first command ends with.
 demo: build bundle

@@ -31,6 +31,7 @@ import json
 import math
 import os
 import platform
+import re
 import select
 import shutil
 import signal
@@ -266,7 +267,9 @@ def error_line(errfile, status):
     code = os.waitstatus_to_exitcode(status)
     what = f"exit status {code}" if code >= 0 else f"killed by signal {-code}"
     if lines:
-        return f"{lines[-1][:300]} ({what})"
+        # Drop a logrus-style timestamp so that the same error reads the same every time.
+        line = re.sub(r'^time="[^"]*"\s*', "", lines[-1])
+        return f"{line[:300]} ({what})"
     return what
 
 
