@@ -38,6 +38,14 @@ fn start_container(c: &Container) -> Result<()> {
             )))
         }
     }
+    // The pidfd first: once the fifo is open, init may exec and exit (and be reaped) at once.
+    let pidfd = crate::hooks::pidfd_open(c.state.pid).map_err(|e| {
+        Error::Container(format!(
+            "cannot start container {}: {}",
+            c.state.id,
+            crate::error::errno_text(e)
+        ))
+    })?;
     let fifo_path = c.fifo_path();
     let fifo = nix::fcntl::open(
         &fifo_path,
@@ -53,13 +61,7 @@ fn start_container(c: &Container) -> Result<()> {
     })?;
     // SAFETY: fresh fd.
     let fifo = unsafe { OwnedFd::from_raw_fd(fifo) };
-    let pidfd = crate::hooks::pidfd_open(c.state.pid).map_err(|e| {
-        Error::Container(format!(
-            "cannot start container {}: {}",
-            c.state.id,
-            crate::error::errno_text(e)
-        ))
-    })?;
+
     // Wait for init's byte, or for init to die: whichever comes first.
     let mut fds = [
         libc::pollfd {

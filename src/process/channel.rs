@@ -8,6 +8,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub const MAPS: u8 = b'M';
 /// Parent: maps written / cgroup joined, go on.
 pub const GO: u8 = b'g';
+/// Parent: init is in its cgroup (it may now create its cgroup namespace).
+pub const CGROUP_JOINED: u8 = b'c';
 /// Stage 1 reports the pid of init (payload: i32, host pid namespace).
 pub const PID: u8 = b'P';
 /// Init is ready for the runtime-namespace hooks (prestart, createRuntime).

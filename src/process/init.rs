@@ -54,7 +54,8 @@ pub fn stage1(a: &InitArgs) -> ! {
             become_ns_root()?;
         }
         namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
-        let rest = a.plan.new_flags & !libc::CLONE_NEWUSER;
+        // The cgroup namespace is created by init once it is in its cgroup (see cgroup_ready).
+        let rest = a.plan.new_flags & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP);
         if rest != 0 {
             // SAFETY: unshare with namespace flags only.
             if unsafe { libc::unshare(rest) } != 0 {
@@ -122,8 +123,10 @@ fn setup(a: &InitArgs) -> Result<Never> {
         .ok_or_else(|| Error::Config("process: missing".into()))?;
     let linux = spec.linux().as_ref();
 
-    // 1. Die with the runtime while setting up; wait until the parent wrote our id maps and put
-    //    us in our cgroup, so nothing below runs outside them.
+    // 1. Die with the runtime while setting up; wait until the parent wrote our id maps. The
+    //    parent moves us into our cgroup while we set up the mounts (a cgroup v1 migration waits
+    //    for an RCU grace period, several ms, which we overlap with our own work); we wait for
+    //    that only where it matters, in cgroup_ready().
     set_pdeathsig(libc::SIGKILL);
     channel::expect(a.sock, channel::GO)?;
     let fast_path = !a.plan.needs_two_stages();
@@ -146,15 +149,31 @@ fn setup(a: &InitArgs) -> Result<Never> {
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let in_user_ns = namespaces_has(spec, LinuxNamespaceType::User);
     let mut console_slave: Option<OwnedFd> = None;
+    let new_cgroup_ns = a.plan.new_flags & libc::CLONE_NEWCGROUP != 0;
+    let cgroup_joined = std::cell::Cell::new(false);
+    let cgroup_ready = || -> Result<()> {
+        if cgroup_joined.replace(true) {
+            return Ok(());
+        }
+        channel::expect(a.sock, channel::CGROUP_JOINED)?;
+        // Created only now, so its root is the container's cgroup.
+        if new_cgroup_ns {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .ctx(|| "creating the cgroup namespace".into())?;
+        }
+        Ok(())
+    };
     let setup = rootfs::Setup {
         spec,
         rootfs: a.rootfs,
         bundle: a.bundle,
         in_user_ns,
-        new_cgroup_ns: a.plan.new_flags & libc::CLONE_NEWCGROUP != 0,
+        new_cgroup_ns,
         console: None,
+        cgroup_ready: &cgroup_ready,
     };
     let root = setup.prepare()?;
+    cgroup_ready()?;
     if let Some(sock) = a.console_socket {
         let slave = open_console(root.as_raw_fd(), sock, process)?;
         let target = rootfs::ensure_in_root(

@@ -75,7 +75,12 @@ pub struct Hooks<'a> {
 pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Result<i32> {
     let plan: &Plan = args.plan;
     let two_stage = plan.needs_two_stages();
-    let flags = if two_stage { 0 } else { plan.new_flags as u64 };
+    // The cgroup namespace is unshared by init after it joined its cgroup.
+    let flags = if two_stage {
+        0
+    } else {
+        (plan.new_flags & !libc::CLONE_NEWCGROUP) as u64
+    };
     let child = clone(flags).ctx(|| "cloning the container's init".into())?;
     if child == 0 {
         drop(parent_sock);
@@ -140,8 +145,11 @@ fn drive(
     } else if args.plan.new_flags & libc::CLONE_NEWUSER != 0 {
         crate::namespaces::write_id_maps(child, args.spec)?;
     }
-    (hooks.enter_cgroup)(*init_pid)?;
     channel::send(sock, channel::GO, &[])?;
+    // Init sets up its mounts meanwhile; it waits for CGROUP_JOINED before anything that
+    // depends on its cgroup, and cannot reach user code before create returns.
+    (hooks.enter_cgroup)(*init_pid)?;
+    channel::send(sock, channel::CGROUP_JOINED, &[])?;
     loop {
         match channel::recv(sock)? {
             Some((channel::HOOKS, _)) => {

@@ -148,6 +148,9 @@ pub struct Setup<'a> {
     /// The container has its own user namespace: devices cannot be created, only bound.
     pub in_user_ns: bool,
     pub new_cgroup_ns: bool,
+    /// Waits until init is in its cgroup and has its cgroup namespace: needed before a
+    /// cgroup filesystem is mounted.
+    pub cgroup_ready: &'a dyn Fn() -> Result<()>,
     /// The pty slave to bind onto /dev/console, when process.terminal is set.
     pub console: Option<RawFd>,
 }
@@ -194,7 +197,27 @@ impl Setup<'_> {
         let root = unsafe { OwnedFd::from_raw_fd(root) };
 
         let mut dev_is_bound_from_host = false;
-        for (i, m) in self.spec.mounts().iter().flatten().enumerate() {
+        let mounts: Vec<&oci_spec::runtime::Mount> = self.spec.mounts().iter().flatten().collect();
+        // A cgroup mount waits for the cgroup join; it moves to the end of the list unless a
+        // later mount lies under it, so the other mounts overlap with the join.
+        let is_cgroup = |m: &oci_spec::runtime::Mount| {
+            matches!(m.typ().as_deref(), Some("cgroup") | Some("cgroup2"))
+        };
+        let deferrable = |i: usize| {
+            is_cgroup(mounts[i])
+                && !mounts[i + 1..]
+                    .iter()
+                    .any(|later| later.destination().starts_with(mounts[i].destination()))
+        };
+        let order: Vec<usize> = (0..mounts.len())
+            .filter(|i| !deferrable(*i))
+            .chain((0..mounts.len()).filter(|i| deferrable(*i)))
+            .collect();
+        for i in order {
+            let m = mounts[i];
+            if is_cgroup(m) {
+                (self.cgroup_ready)()?;
+            }
             self.mount_one(root.as_raw_fd(), i, m)?;
             if m.destination() == Path::new("/dev")
                 && m.source().as_deref() == Some(Path::new("/dev"))
