@@ -22,8 +22,11 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) </dev/null; \
 	fi
 
+HUSK_BIN = target/x86_64-unknown-linux-gnu/release/husk
+
 build:
 	$(CARGO) build --release
+	@mkdir -p target/release && ln -sf ../x86_64-unknown-linux-gnu/release/husk target/release/husk
 
 release: build
 
@@ -35,7 +38,7 @@ checker:
 # The checker is built when its sources are present.
 bundle:
 	@if [ -f conformance/checker/Cargo.toml ]; then $(MAKE) --no-print-directory checker; fi
-	integration/make-bundle.sh $(BUNDLE_DIR) conformance/checker/target/release/husk-checker
+	integration/make-bundle.sh $(BUNDLE_DIR) conformance/checker/target/x86_64-unknown-linux-gnu/release/husk-checker
 
 # The tests, then the leak check: whatever the tests left behind (state dirs, mounts, processes,
 # cgroups, network namespaces named husk-test*) fails the run even when every test passed. What
@@ -62,7 +65,7 @@ demo: build bundle
 	target/release/husk run --bundle $(BUNDLE_DIR)/demo demo-$$$$
 
 install: build
-	install -m 0755 target/release/husk $(PREFIX)/bin/husk
+	install -m 0755 $(HUSK_BIN) $(PREFIX)/bin/husk
 
 clean:
 	$(CARGO) clean

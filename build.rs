@@ -6,6 +6,11 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // A static (crt-static) build links libgcc_eh itself.
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if features.split(',').any(|f| f == "crt-static") {
+        return;
+    }
     let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .arg("-print-file-name=libgcc_eh.a")
         .output();
