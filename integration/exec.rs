@@ -632,3 +632,53 @@ fn exec_bad_flags() {
     // An unknown capability is ignored with a warning, as runc does.
     exec(&env, &["--cap", "CAP_NO_SUCH", &id, "true"]).expect_ok();
 }
+
+/// The container's seccomp filter applies to exec'd processes too, and --preserve-fds passes
+/// the caller's fds 3.. on.
+#[test]
+fn exec_seccomp_and_preserve_fds() {
+    let env = TestEnv::new("exsecc");
+    let id = env.id("c");
+    let mut config = sleeper(&env, &id);
+    config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+    });
+    start(&env, &id, &config);
+    let out = exec(&env, &[&id, "mkdir", "/tmp/husk-test-denied"]);
+    assert!(!out.ok(), "mkdir should be denied: {out:?}");
+    assert!(out.stderr.contains("not permitted"), "{out:?}");
+    exec(&env, &[&id, "touch", "/tmp/allowed"]).expect_ok();
+
+    // fd 3 of the caller is a file in the share dir; the process writes through it.
+    let target = env.share().join("via-fd3");
+    let f = std::fs::File::create(&target).unwrap();
+    let mut cmd = Command::new(runtime());
+    cmd.arg("--root")
+        .arg(&env.root)
+        .args([
+            "exec",
+            "--preserve-fds",
+            "1",
+            &id,
+            "sh",
+            "-c",
+            "echo through-fd >&3",
+        ])
+        .stdin(Stdio::null());
+    let raw = f.as_raw_fd();
+    // SAFETY: dup2 in the child before exec; only async-signal-safe calls.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            // dup2 onto itself keeps close-on-exec: clear it explicitly.
+            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "through-fd\n");
+}
