@@ -7,9 +7,9 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # Every Debian package the build, the tests and the bench use: the C toolchain, pkg-config and
 # libseccomp for the seccomp bindings; busybox-static for the test rootfs; runc and crun, the
 # references (HUSK_RUNTIME=/usr/sbin/runc make test, make bench); hyperfine for the bench; bats,
-# jq and strace for scripted and manual checks; procps, psmisc, iproute2, util-linux, findutils
+# jq and strace for scripted and manual checks; bsdutils for script(1) (a pty for the -t tests); procps, psmisc, iproute2, util-linux, findutils
 # and coreutils for the leak check and for looking at containers (ps, ip netns, nsenter, find).
-DEB_PACKAGES = build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
+DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
 	hyperfine util-linux procps psmisc iproute2 findutils coreutils
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance bench demo clean install

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cli;
+mod exec;
 mod hooks;
 mod lifecycle;
 mod run;

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The order namespaces are joined in: user first (it grants the rights for the others),
 /// mount last (joining it changes how paths resolve).
-const JOIN_ORDER: [LinuxNamespaceType; 8] = [
+pub const JOIN_ORDER: [LinuxNamespaceType; 8] = [
     LinuxNamespaceType::User,
     LinuxNamespaceType::Ipc,
     LinuxNamespaceType::Uts,

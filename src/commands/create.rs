@@ -76,8 +76,14 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     Ok(0)
 }
 
-/// Create the container; returns its init pid.
+/// Create the container.
 pub fn create(g: &Global, o: &Options) -> Result<Container> {
+    create_with_terminal(g, o).map(|(c, _)| c)
+}
+
+/// Create the container; with process.terminal in the foreground and no --console-socket,
+/// also return the pty master, which husk then relays itself.
+pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Option<OwnedFd>)> {
     container::validate_id(&o.id)?;
     let bundle = crate::spec::load(&o.bundle)?;
     let spec = &bundle.spec;
@@ -87,9 +93,18 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
         .ok_or_else(|| Error::Config("process: missing".into()))?;
     let terminal = process.terminal() == Some(true);
     match (terminal, &o.console_socket) {
-        (true, None) if o.foreground => return Err(Error::Usage("process.terminal: a terminal without --console-socket (husk relaying the terminal itself) is not supported yet; pass --console-socket".into())),
-        (true, None) => return Err(Error::Usage("process.terminal is true: --console-socket is required to receive the terminal".into())),
-        (false, Some(_)) => return Err(Error::Usage("--console-socket: cannot be used when process.terminal is false".into())),
+        (true, None) if o.foreground => {}
+        (true, None) => {
+            return Err(Error::Usage(
+                "process.terminal is true: --console-socket is required to receive the terminal"
+                    .into(),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(Error::Usage(
+                "--console-socket: cannot be used when process.terminal is false".into(),
+            ))
+        }
         _ => {}
     }
 
@@ -97,9 +112,14 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
     let plan = Plan::from_spec(spec)?;
     let seccomp = crate::security::seccomp_glue::compile(spec)?;
     let cgroup_cfg = crate::cgroups_glue::plan(spec, &o.id)?;
-    let console = match &o.console_socket {
-        Some(p) => Some(connect(p)?),
-        None => None,
+    // The terminal goes to the caller's socket, or back to us (a socketpair) for relaying.
+    let (console, relay) = match &o.console_socket {
+        Some(p) => (Some(connect(p)?), None),
+        None if terminal => {
+            let (ours, theirs) = process::channel::pair()?;
+            (Some(theirs), Some(ours))
+        }
+        None => (None, None),
     };
     let caps = caps::Sets::from_spec(process.capabilities().as_ref());
 
@@ -234,6 +254,21 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
     cleanup.cgroup = cgroup_made.take();
     let pid = spawned?;
     drop(child_sock);
+    drop(console);
+    let master = match &relay {
+        Some(sock) => match process::channel::recv_fd(std::os::fd::AsRawFd::as_raw_fd(sock)) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                // SAFETY: kill and reap our own child.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                }
+                return Err(e);
+            }
+        },
+        None => None,
+    };
 
     let (pid_start, _) = container::proc_stat(pid).ok_or_else(|| {
         Error::Other(format!(
@@ -280,6 +315,7 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
                 })
                 .unwrap_or_default(),
             process: Some(process.clone()),
+            seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
         },
     };
     let saved = c.save().and_then(|()| match &o.pid_file {
@@ -295,7 +331,7 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
         return Err(e);
     }
     cleanup.armed = false;
-    Ok(c)
+    Ok((c, master))
 }
 
 fn open_path(p: &Path) -> Result<OwnedFd> {

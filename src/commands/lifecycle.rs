@@ -316,17 +316,6 @@ fn destroy(c: &Container) {
     let _ = std::fs::remove_dir_all(&c.dir);
 }
 
-const FORWARDED: [i32; 8] = [
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-    libc::SIGCONT,
-];
-
 pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let cmd = cli::command("run").ok_or_else(|| Error::Usage("run".into()))?;
     cli::expect_args(a, cmd, 1, 1)?;
@@ -344,79 +333,25 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     }
     // Signals for the container are blocked here and read from a signalfd once it runs; init
     // unblocks them for itself before exec.
-    let mut set = nix::sys::signal::SigSet::empty();
-    for s in FORWARDED.iter().chain([libc::SIGCHLD].iter()) {
-        if let Ok(sig) = nix::sys::signal::Signal::try_from(*s) {
-            set.add(sig);
-        }
-    }
-    let _ = set.thread_block();
+    let set = crate::process::tty::block_forwarded();
     if !a.is_set("no-subreaper") {
         // Processes that the container leaves behind in a shared pid namespace come to us.
         // SAFETY: prctl with integer arguments.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     }
-    let c = create::create(g, &o)?;
+    let (c, master) = create::create_with_terminal(g, &o)?;
     if let Err(e) = start_container(&c) {
         let _ = kill_and_wait(&c);
         destroy(&c);
         return Err(e);
     }
-    let code = wait_forwarding(&c, &set);
+    // Wait for init (our child), forwarding signals and relaying its terminal if husk owns it.
+    let code = crate::process::tty::wait(c.state.pid, master, &set, true);
     if !a.is_set("keep") {
         let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
         destroy(&c);
     }
     Ok(code)
-}
-
-/// Wait for init (our child), forwarding signals to it; its exit status, 128+n for a signal.
-fn wait_forwarding(c: &Container, set: &nix::sys::signal::SigSet) -> i32 {
-    let sfd =
-        nix::sys::signalfd::SignalFd::with_flags(set, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC);
-    let pid = c.state.pid;
-    loop {
-        // Reap everything that exited; stop when init did.
-        loop {
-            let mut status = 0;
-            // SAFETY: waitpid on any child, non-blocking.
-            let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-            if r <= 0 {
-                break;
-            }
-            if r == pid {
-                if libc::WIFEXITED(status) {
-                    return libc::WEXITSTATUS(status);
-                }
-                if libc::WIFSIGNALED(status) {
-                    return 128 + libc::WTERMSIG(status);
-                }
-            }
-        }
-        match &sfd {
-            Ok(fd) => {
-                if let Ok(Some(info)) = fd.read_signal() {
-                    let sig = info.ssi_signo as i32;
-                    if sig != libc::SIGCHLD {
-                        // SAFETY: forward to our own child.
-                        unsafe { libc::kill(pid, sig) };
-                    }
-                }
-            }
-            Err(_) => {
-                let mut status = 0;
-                // SAFETY: blocking wait for our child.
-                if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
-                    return if libc::WIFSIGNALED(status) {
-                        128 + libc::WTERMSIG(status)
-                    } else {
-                        libc::WEXITSTATUS(status)
-                    };
-                }
-                return 255;
-            }
-        }
-    }
 }
 
 pub fn list(g: &Global, a: &Args) -> Result<i32> {

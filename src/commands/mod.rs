@@ -1,6 +1,7 @@
 //! One file per group of subcommands; each reads like the part of runc's manual it follows.
 
 mod create;
+mod exec;
 mod lifecycle;
 mod spec_cmd;
 
@@ -49,6 +50,7 @@ pub fn dispatch(g: &Global, cmd: &Command, a: &Args) -> Result<i32> {
         "kill" => lifecycle::kill(g, a),
         "delete" => lifecycle::delete(g, a),
         "run" => lifecycle::run(g, a),
+        "exec" => exec::run(g, a),
         "list" => lifecycle::list(g, a),
         "spec" => spec_cmd::spec(g, a),
         "features" => spec_cmd::features(g, a),

@@ -41,6 +41,9 @@ pub struct State {
     /// The process config, kept for `exec` defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<oci_spec::runtime::Process>,
+    /// linux.seccomp, re-compiled for every `exec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 #[derive(Serialize)]

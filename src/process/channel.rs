@@ -121,3 +121,37 @@ pub fn send_fd(sock: RawFd, name: &[u8], fd: RawFd) -> Result<()> {
         .map_err(|e| Error::sys("--console-socket: sending the terminal", e))?;
     Ok(())
 }
+
+/// Receive one fd sent with [`send_fd`] (the terminal master init or an exec'd process sent to
+/// the runtime when the runtime relays the terminal itself).
+pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = loop {
+        match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r.map_err(|e| Error::sys("receiving the terminal", e))?,
+        }
+    };
+    for c in msg
+        .cmsgs()
+        .map_err(|e| Error::sys("receiving the terminal", e))?
+    {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            let mut it = fds.into_iter();
+            if let Some(first) = it.next() {
+                for extra in it {
+                    // SAFETY: fds we were just given and do not want.
+                    unsafe { libc::close(extra) };
+                }
+                // SAFETY: a fresh fd received with SCM_RIGHTS.
+                return Ok(unsafe { OwnedFd::from_raw_fd(first) });
+            }
+        }
+    }
+    Err(Error::Other(
+        "receiving the terminal: the container sent no terminal".into(),
+    ))
+}

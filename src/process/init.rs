@@ -90,17 +90,17 @@ pub fn init(a: &InitArgs) -> ! {
     }
 }
 
-fn fail(sock: &OwnedFd, e: Error) -> ! {
+pub(crate) fn fail(sock: &OwnedFd, e: Error) -> ! {
     let _ = channel::send(sock, channel::ERROR, e.to_string().as_bytes());
     exit(1)
 }
 
-fn exit(code: i32) -> ! {
+pub(crate) fn exit(code: i32) -> ! {
     // SAFETY: _exit skips atexit handlers and destructors that belong to the parent's copy.
     unsafe { libc::_exit(code) }
 }
 
-fn set_pdeathsig(sig: libc::c_int) {
+pub(crate) fn set_pdeathsig(sig: libc::c_int) {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
 }
@@ -248,25 +248,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
     rootfs::finalize(spec)?;
 
     // 11. Resource limits, personality, scheduler and I/O priority: all still as root.
-    for (i, r) in process.rlimits().iter().flatten().enumerate() {
-        let res = rlimit_resource(r.typ());
-        let lim = libc::rlimit {
-            rlim_cur: r.soft(),
-            rlim_max: r.hard(),
-        };
-        // SAFETY: setrlimit with a valid struct.
-        if unsafe { libc::setrlimit(res, &lim) } != 0 {
-            return Err(Error::sys(
-                format!(
-                    "process.rlimits[{i}] {:?} (soft {}, hard {})",
-                    r.typ(),
-                    r.soft(),
-                    r.hard()
-                ),
-                nix::errno::Errno::last(),
-            ));
-        }
-    }
+    set_rlimits(process)?;
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
         let domain = match p.domain() {
             oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0,
@@ -291,18 +273,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 12. The terminal becomes stdio and the controlling terminal.
     if let Some(slave) = &console_slave {
-        let user = process.user();
-        let _ = nix::unistd::fchown(slave.as_raw_fd(), Some(user.uid().into()), None);
-        for fd in 0..3 {
-            nix::unistd::dup2(slave.as_raw_fd(), fd).ctx(|| "making the terminal stdio".into())?;
-        }
-        // SAFETY: TIOCSCTTY on our stdin.
-        if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
-            return Err(Error::sys(
-                "making the terminal the controlling terminal",
-                nix::errno::Errno::last(),
-            ));
-        }
+        console_stdio(slave, process.user().uid())?;
     }
     drop(console_slave);
 
@@ -315,34 +286,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 13. The user: drop the bounding set while we still hold CAP_SETPCAP, keep the other
     //     capabilities across the uid change, then set groups, gid, uid.
-    a.caps.drop_bounding()?;
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
     let user = process.user();
-    let setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
-        .map(|s| s.trim() != "deny")
-        .unwrap_or(true);
-    if setgroups_allowed {
-        let groups: Vec<nix::unistd::Gid> = user
-            .additional_gids()
-            .iter()
-            .flatten()
-            .map(|g| (*g).into())
-            .collect();
-        nix::unistd::setgroups(&groups).ctx(|| "process.user.additionalGids: setgroups".into())?;
-    } else if user
-        .additional_gids()
-        .as_ref()
-        .is_some_and(|g| !g.is_empty())
-    {
-        return Err(Error::Config(
-            "process.user.additionalGids: setgroups is denied in this user namespace".into(),
-        ));
-    }
-    nix::unistd::setresgid(user.gid().into(), user.gid().into(), user.gid().into())
-        .ctx(|| format!("process.user.gid {}", user.gid()))?;
-    nix::unistd::setresuid(user.uid().into(), user.uid().into(), user.uid().into())
-        .ctx(|| format!("process.user.uid {}", user.uid()))?;
+    switch_user(a.caps, user)?;
 
     // 14. cwd, as the user: resolved in the container's root only (no runtime fd is open that
     //     could lead outside, CVE-2024-21626).
@@ -440,7 +385,7 @@ fn load_seccomp(a: &InitArgs) -> Result<()> {
 
 /// The program starts with default signal dispositions and nothing blocked: `run` blocks the
 /// signals it forwards, and Rust ignores SIGPIPE; neither must leak into the container.
-fn reset_signals() {
+pub(crate) fn reset_signals() {
     // SAFETY: plain signal-mask and disposition calls on ourselves.
     unsafe {
         for sig in 1..=64 {
@@ -458,7 +403,7 @@ fn namespaces_has(spec: &Spec, t: LinuxNamespaceType) -> bool {
     crate::spec::namespace(spec, t).is_some()
 }
 
-fn join_session_keyring() {
+pub(crate) fn join_session_keyring() {
     // KEYCTL_JOIN_SESSION_KEYRING with a NULL name: a new anonymous session keyring. Hosts
     // without keyrings (or in some user namespaces) refuse; runc ignores that too.
     // SAFETY: keyctl with a null name pointer.
@@ -500,7 +445,7 @@ fn write_proc(path: &str, v: &str) -> std::result::Result<(), nix::errno::Errno>
     nix::unistd::write(&fd, v.as_bytes()).map(|_| ())
 }
 
-fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+pub(crate) fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
     use PosixRlimitType as R;
     match t {
         R::RlimitCpu => libc::RLIMIT_CPU,
@@ -608,7 +553,7 @@ fn set_io_priority(io: &oci_spec::runtime::LinuxIOPriority) -> Result<()> {
 
 /// Open a pty from the container's devpts, send its master to the console socket, and return
 /// the slave (opened through the master with TIOCGPTPEER, so no path lookup can be raced).
-fn open_console(
+pub(crate) fn open_console(
     root: RawFd,
     sock: &OwnedFd,
     process: &oci_spec::runtime::Process,
@@ -676,7 +621,7 @@ fn open_console(
 }
 
 /// HOME for the user from the container's /etc/passwd, "/" when there is none.
-fn home_of(uid: u32) -> String {
+pub(crate) fn home_of(uid: u32) -> String {
     if let Ok(data) = std::fs::read_to_string("/etc/passwd") {
         for line in data.lines() {
             let f: Vec<&str> = line.split(':').collect();
@@ -689,7 +634,7 @@ fn home_of(uid: u32) -> String {
 }
 
 /// Resolve args[0] as execvp would, with the PATH of the container's environment.
-fn find_program(arg0: &str, env: &[String]) -> Result<CString> {
+pub(crate) fn find_program(arg0: &str, env: &[String]) -> Result<CString> {
     let exec_ok = |p: &Path| -> std::result::Result<(), nix::errno::Errno> {
         let st = nix::sys::stat::stat(p)?;
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
@@ -735,11 +680,86 @@ fn find_program(arg0: &str, env: &[String]) -> Result<CString> {
     }
 }
 
-fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+pub(crate) fn cstrings(v: &[String]) -> Result<Vec<CString>> {
     v.iter()
         .map(|s| {
             CString::new(s.as_bytes())
                 .map_err(|_| Error::Config(format!("{s:?}: contains a NUL byte")))
         })
         .collect()
+}
+
+/// Set process.rlimits (as root, before the user changes).
+pub(crate) fn set_rlimits(process: &oci_spec::runtime::Process) -> Result<()> {
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        let res = rlimit_resource(r.typ());
+        let lim = libc::rlimit {
+            rlim_cur: r.soft(),
+            rlim_max: r.hard(),
+        };
+        // SAFETY: setrlimit with a valid struct.
+        if unsafe { libc::setrlimit(res, &lim) } != 0 {
+            return Err(Error::sys(
+                format!(
+                    "process.rlimits[{i}] {:?} (soft {}, hard {})",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                ),
+                nix::errno::Errno::last(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Make a pty slave stdio and the controlling terminal. Only this pty, which the runtime
+/// created, is given to the user: never chown a file the process got from the caller.
+pub(crate) fn console_stdio(slave: &OwnedFd, uid: u32) -> Result<()> {
+    let _ = nix::unistd::fchown(slave.as_raw_fd(), Some(uid.into()), None);
+    for fd in 0..3 {
+        nix::unistd::dup2(slave.as_raw_fd(), fd).ctx(|| "making the terminal stdio".into())?;
+    }
+    // SAFETY: TIOCSCTTY on our stdin.
+    if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
+        return Err(Error::sys(
+            "making the terminal the controlling terminal",
+            nix::errno::Errno::last(),
+        ));
+    }
+    Ok(())
+}
+
+/// Become the process's user: drop the bounding set while we still hold CAP_SETPCAP, keep the
+/// other capabilities across the uid change, then set groups, gid, uid.
+pub(crate) fn switch_user(caps: &caps::Sets, user: &oci_spec::runtime::User) -> Result<()> {
+    caps.drop_bounding()?;
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    let setgroups_allowed = std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true);
+    if setgroups_allowed {
+        let groups: Vec<nix::unistd::Gid> = user
+            .additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| (*g).into())
+            .collect();
+        nix::unistd::setgroups(&groups).ctx(|| "process.user.additionalGids: setgroups".into())?;
+    } else if user
+        .additional_gids()
+        .as_ref()
+        .is_some_and(|g| !g.is_empty())
+    {
+        return Err(Error::Config(
+            "process.user.additionalGids: setgroups is denied in this user namespace".into(),
+        ));
+    }
+    nix::unistd::setresgid(user.gid().into(), user.gid().into(), user.gid().into())
+        .ctx(|| format!("process.user.gid {}", user.gid()))?;
+    nix::unistd::setresuid(user.uid().into(), user.uid().into(), user.uid().into())
+        .ctx(|| format!("process.user.uid {}", user.uid()))?;
+
+    Ok(())
 }

@@ -4,7 +4,9 @@
 //! The parent and init talk over a SOCK_SEQPACKET socketpair (see channel.rs).
 
 pub mod channel;
+pub mod exec;
 pub mod init;
+pub mod tty;
 
 use crate::error::{Context, Error, Result};
 use crate::namespaces::Plan;
@@ -36,9 +38,16 @@ pub fn clone_into(
     flags: u64,
     cgroup_fd: Option<i32>,
 ) -> std::result::Result<i32, nix::errno::Errno> {
+    // clone3 refuses an exit signal with CLONE_PARENT: the child then inherits ours (SIGCHLD,
+    // since every husk process is cloned with it).
+    let exit_signal = if flags & libc::CLONE_PARENT as u64 != 0 {
+        0
+    } else {
+        libc::SIGCHLD as u64
+    };
     let mut args = CloneArgs {
         flags,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal,
         ..Default::default()
     };
     if let Some(fd) = cgroup_fd {
@@ -186,11 +195,22 @@ fn hand_over_seccomp_fd(
     let filter = args
         .seccomp
         .ok_or_else(|| Error::Other("unexpected seccomp listener from init".into()))?;
+    hand_over_listener(filter, pid, num, &(hooks.state)(pid))
+}
+
+/// Take a process's seccomp listener (fd `num` in `pid`) with pidfd_getfd and send it, with
+/// the container `state`, to the agent at listenerPath.
+pub(crate) fn hand_over_listener(
+    filter: &crate::security::seccomp_glue::Compiled,
+    pid: i32,
+    num: i32,
+    state: &[u8],
+) -> Result<()> {
     let path = filter.listener_path().ok_or_else(|| {
         Error::Config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY".into())
     })?;
     let pidfd =
-        crate::hooks::pidfd_open(pid).ctx(|| "pidfd_open of the container's init".into())?;
+        crate::hooks::pidfd_open(pid).ctx(|| "pidfd_open of the container's process".into())?;
     // SAFETY: pidfd_getfd returns a new fd or -1.
     let fd = unsafe {
         libc::syscall(
@@ -202,19 +222,18 @@ fn hand_over_seccomp_fd(
     };
     if fd < 0 {
         return Err(Error::sys(
-            "taking the seccomp listener from the container's init",
+            "taking the seccomp listener from the container's process",
             nix::errno::Errno::last(),
         ));
     }
     // SAFETY: fresh fd.
     let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
-    let state = (hooks.state)(pid);
     crate::security::seccomp::send_notify_fd(
         path,
         std::os::fd::AsFd::as_fd(&fd),
         pid,
         filter.listener_metadata(),
-        &state,
+        state,
     )
 }
 

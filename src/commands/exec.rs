@@ -1,0 +1,503 @@
+//! `exec`: run a new process in a running (or created) container, as `runc exec` does. conmon
+//! runs every `podman exec` as `exec --pid-file P --process F --detach [--console-socket S]`.
+//!
+//! The process is described by `--process FILE` (an OCI Process), or by the container's own
+//! process config (saved in state.json at create) with the command from the arguments and the
+//! overrides from the flags, by runc's rules: --env adds or replaces variables, --user replaces
+//! the uid (and the gid when given), --additional-gids and --cap add to what is there.
+
+use super::Global;
+use crate::cli::{self, Args};
+use crate::container::{Container, Status};
+use crate::error::{Context, Error, Result};
+use crate::namespaces::{self, JOIN_ORDER};
+use crate::process::{self, channel, exec::ExecArgs};
+use crate::security::caps;
+use oci_spec::runtime::{Capability, LinuxNamespaceType, Process};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+const MAX_PROCESS_BYTES: u64 = 16 << 20;
+
+pub fn run(g: &Global, a: &Args) -> Result<i32> {
+    let cmd = cli::command("exec").ok_or_else(|| Error::Usage("exec".into()))?;
+    let with_process = a.value("process").is_some();
+    // The command may follow a literal `--`.
+    let mut positional = a.positional.clone();
+    positional.extend(a.rest.iter().cloned());
+    let min = if with_process { 1 } else { 2 };
+    if positional.len() < min {
+        return Err(Error::Usage(format!(
+            "exec: \"husk exec\" requires at least {min} argument(s) (the container id{}), got {}; usage: {}",
+            if with_process { "" } else { " and a command" },
+            positional.len(),
+            cmd.usage
+        )));
+    }
+    let id = &positional[0];
+    let c = Container::load(&g.root, id)?;
+    let process = build_process(&c, a, &positional[1..])?;
+    validate(&process, a)?;
+
+    match c.status() {
+        Status::Stopped => {
+            return Err(Error::Container(format!(
+                "cannot exec in a stopped container {id}"
+            )))
+        }
+        Status::Paused if !a.is_set("ignore-paused") => {
+            return Err(Error::Container(format!(
+                "cannot exec in a paused container {id} (use --ignore-paused to override)"
+            )))
+        }
+        _ => {}
+    }
+
+    let detach = a.is_set("detach");
+    let terminal = process.terminal() == Some(true);
+    let console_socket = a.value("console-socket").map(PathBuf::from);
+    match (terminal, &console_socket) {
+        (true, None) if detach => {
+            return Err(Error::Usage(
+                "--tty: cannot allocate a terminal when detaching without --console-socket".into(),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(Error::Usage(
+                "--console-socket: cannot be used without a terminal (--tty or process.terminal)"
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
+    let preserved_fds = match a.value("preserve-fds") {
+        None => 0,
+        Some(v) => v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            Error::Usage(format!("--preserve-fds {v:?}: not a non-negative number"))
+        })?,
+    };
+    let pid_file = a.value("pid-file").map(PathBuf::from);
+
+    // Everything that can fail without side effects comes first.
+    let namespaces = open_namespaces(&c)?;
+    let seccomp = match &c.state.seccomp {
+        Some(s) => Some(crate::security::seccomp::compile(s)?),
+        None => None,
+    };
+    let caps = caps::Sets::from_spec(process.capabilities().as_ref());
+    let env = merge_env(process.env().as_deref().unwrap_or(&[]));
+    let manager = crate::cgroups_glue::manager(&c);
+    let cgroup_dir = cgroup_target(&c, manager.as_ref(), a.value("cgroup"))?;
+
+    // The terminal: to the caller's socket, or to us for relaying.
+    let (console, relay) = match (&console_socket, terminal) {
+        (Some(p), _) => (Some(connect(p)?), None),
+        (None, true) => {
+            let (ours, theirs) = channel::pair()?;
+            (Some(theirs), Some(ours))
+        }
+        (None, false) => (None, None),
+    };
+
+    let set = if detach {
+        None
+    } else {
+        Some(process::tty::block_forwarded())
+    };
+
+    let (parent_sock, child_sock) = channel::pair()?;
+    let args = ExecArgs {
+        process: &process,
+        namespaces: &namespaces,
+        sock: &child_sock,
+        console: console.as_ref(),
+        caps: &caps,
+        seccomp: seccomp.as_ref(),
+        preserved_fds,
+        env: &env,
+    };
+    let (child, in_cgroup) = spawn_stage(cgroup_dir.as_ref())?;
+    if child == 0 {
+        drop(parent_sock);
+        process::exec::stage(&args);
+    }
+    drop(child_sock);
+    drop(console);
+    let mut pid = 0;
+    let r = drive(
+        &c,
+        &parent_sock,
+        child,
+        in_cgroup,
+        manager.as_ref(),
+        seccomp.as_ref(),
+        &mut pid,
+    )
+    .and_then(|()| match &pid_file {
+        Some(p) => super::create::write_pid_file(p, pid),
+        None => Ok(()),
+    });
+    let master = match (&r, &relay) {
+        (Ok(()), Some(sock)) => channel::recv_fd(sock.as_raw_fd()).map(Some),
+        _ => Ok(None),
+    };
+    let r = r.and(master);
+    let master = match r {
+        Ok(m) => m,
+        Err(e) => {
+            for p in [pid, child] {
+                if p > 0 {
+                    // SAFETY: kill and reap our own children.
+                    unsafe {
+                        libc::kill(p, libc::SIGKILL);
+                        libc::waitpid(p, std::ptr::null_mut(), 0);
+                    }
+                }
+            }
+            return Err(e);
+        }
+    };
+    drop(relay);
+    match set {
+        None => Ok(0),
+        Some(set) => Ok(process::tty::wait(pid, master, &set, false)),
+    }
+}
+
+/// Clone the first stage, straight into the container's cgroup on cgroup v2 (CLONE_INTO_CGROUP);
+/// returns its pid (0 in the child) and whether it is in the cgroup already.
+fn spawn_stage(cgroup_dir: Option<&OwnedFd>) -> Result<(i32, bool)> {
+    if let Some(fd) = cgroup_dir {
+        match process::clone_into(0, Some(fd.as_raw_fd())) {
+            Ok(pid) => return Ok((pid, true)),
+            Err(e) => {
+                log::debug!("exec: CLONE_INTO_CGROUP failed ({e}), joining the cgroup by pid")
+            }
+        }
+    }
+    let pid = process::clone(0).ctx(|| "exec: cloning the process".into())?;
+    Ok((pid, false))
+}
+
+/// The runtime's side of the exec protocol; `pid` is set as soon as the process exists.
+fn drive(
+    c: &Container,
+    sock: &OwnedFd,
+    child: i32,
+    in_cgroup: bool,
+    manager: Option<&crate::cgroups::Manager>,
+    seccomp: Option<&crate::security::seccomp_glue::Compiled>,
+    pid: &mut i32,
+) -> Result<()> {
+    if !in_cgroup {
+        if let Some(m) = manager {
+            m.add_process(child)?;
+        }
+    }
+    channel::send(sock, channel::GO, &[])?;
+    let mut ready = false;
+    loop {
+        match channel::recv(sock)? {
+            Some((channel::PID, p)) if p.len() == 4 && *pid == 0 => {
+                *pid = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
+                // SAFETY: reap the first stage, which exits right after reporting.
+                unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+            }
+            Some((channel::SECCOMP_FD, p)) if p.len() == 4 && *pid > 0 => {
+                let num = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
+                let filter = seccomp
+                    .ok_or_else(|| Error::Other("exec: unexpected seccomp listener".into()))?;
+                process::hand_over_listener(filter, *pid, num, &c.hook_state(Status::Running))?;
+                channel::send(sock, channel::SECCOMP_DONE, &[])?;
+            }
+            Some((channel::READY, _)) => ready = true,
+            Some((channel::ERROR, p)) => {
+                return Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
+            }
+            Some((t, _)) => {
+                return Err(Error::Other(format!(
+                    "exec: unexpected message {:?} from the process",
+                    t as char
+                )))
+            }
+            // The channel is close-on-exec: EOF after READY is the execve.
+            None if ready && *pid > 0 => return Ok(()),
+            None => return Err(Error::Other("exec: the process exited during setup".into())),
+        }
+    }
+}
+
+/// Open the container's namespaces through its init, in join order. Namespaces the runtime
+/// already shares are left out (joining one's own user namespace is an error). The init is
+/// checked again afterwards, so the fds cannot belong to a process that reused its pid.
+fn open_namespaces(c: &Container) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>> {
+    let pid = c.state.pid;
+    let mut out = Vec::new();
+    for t in JOIN_ORDER {
+        let name = namespaces::proc_name(t);
+        let path = format!("/proc/{pid}/ns/{name}");
+        let theirs = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            // A kernel without this namespace kind.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(format!("exec: {path}"), e)),
+        };
+        if let Ok(ours) = std::fs::metadata(format!("/proc/self/ns/{name}")) {
+            if ours.dev() == theirs.dev() && ours.ino() == theirs.ino() {
+                continue;
+            }
+        }
+        let fd = nix::fcntl::open(
+            Path::new(&path),
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ctx(|| format!("exec: opening {path}"))?;
+        // SAFETY: fresh fd.
+        out.push((t, unsafe { OwnedFd::from_raw_fd(fd) }));
+    }
+    if !c.init_alive() {
+        return Err(Error::Container(format!(
+            "cannot exec in a stopped container {}",
+            c.state.id
+        )));
+    }
+    Ok(out)
+}
+
+/// On cgroup v2, the directory to clone into: the container's cgroup or the --cgroup
+/// sub-cgroup of it. On v1 and hybrid hosts the process joins by pid, and --cgroup is refused.
+fn cgroup_target(
+    c: &Container,
+    m: Option<&crate::cgroups::Manager>,
+    sub: Option<&str>,
+) -> Result<Option<OwnedFd>> {
+    let Some(m) = m else {
+        if sub.is_some() {
+            return Err(Error::Usage(format!(
+                "--cgroup: container {} has no cgroup",
+                c.state.id
+            )));
+        }
+        return Ok(None);
+    };
+    let v2 = m.layout() == crate::cgroups::Layout::V2;
+    let Some(sub) = sub else {
+        return Ok(if v2 { m.open_dir_fd().ok() } else { None });
+    };
+    if !v2 {
+        return Err(Error::Usage(
+            "--cgroup: a sub-cgroup for exec is only supported on cgroup v2 hosts; this host has cgroup v1 or a hybrid layout (not supported yet)".into(),
+        ));
+    }
+    // runc's form is [controllers:]path; on v2 there is one hierarchy, so only the path counts.
+    let rel = sub.rsplit_once(':').map(|(_, p)| p).unwrap_or(sub);
+    let rel = Path::new(rel.trim_start_matches('/'));
+    if rel
+        .components()
+        .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(Error::Usage(format!(
+            "--cgroup {sub:?}: must be a path inside the container's cgroup"
+        )));
+    }
+    let base = m
+        .unified_path()
+        .ok_or_else(|| Error::Usage("--cgroup: the container has no cgroup v2 directory".into()))?;
+    let dir = base.join(rel);
+    let fd = nix::fcntl::open(
+        &dir,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| format!("--cgroup {sub:?}: {}", dir.display()))?;
+    // SAFETY: fresh fd.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// The process to run: --process FILE as given, or the container's process with the flags.
+fn build_process(c: &Container, a: &Args, cmd: &[String]) -> Result<Process> {
+    if let Some(path) = a.value("process") {
+        return read_process(Path::new(path));
+    }
+    let mut p = c.state.process.clone().ok_or_else(|| {
+        Error::Container(format!(
+            "container {}: its state has no process config to exec with; use --process",
+            c.state.id
+        ))
+    })?;
+    p.set_args(Some(cmd.to_vec()));
+    if let Some(cwd) = a.value("cwd").filter(|s| !s.is_empty()) {
+        p.set_cwd(PathBuf::from(cwd));
+    }
+    if let Some(ap) = a.value("apparmor").filter(|s| !s.is_empty()) {
+        p.set_apparmor_profile(Some(ap.to_string()));
+    }
+    if let Some(l) = a.value("process-label").filter(|s| !s.is_empty()) {
+        p.set_selinux_label(Some(l.to_string()));
+    }
+    let added = a.values("cap");
+    if !added.is_empty() {
+        let mut c = p.capabilities().clone().unwrap_or_default();
+        let mut unknown = Vec::new();
+        for name in added {
+            let Ok(cap) = serde_json::from_value::<Capability>(serde_json::json!(name)) else {
+                unknown.push(name.as_str());
+                continue;
+            };
+            let add = |s: &Option<oci_spec::runtime::Capabilities>| {
+                let mut s = s.clone().unwrap_or_default();
+                s.insert(cap);
+                Some(s)
+            };
+            c.set_bounding(add(c.bounding()));
+            c.set_effective(add(c.effective()));
+            c.set_permitted(add(c.permitted()));
+            // An ambient capability needs an inheritable one: add it only where the config
+            // has inheritable capabilities (runc's rule).
+            if c.inheritable().is_some() {
+                c.set_ambient(add(c.ambient()));
+            }
+        }
+        if !unknown.is_empty() {
+            // runc warns and goes on.
+            log::warn!(
+                "--cap: ignoring unknown or unavailable capabilities: {}",
+                unknown.join(", ")
+            );
+        }
+        p.set_capabilities(Some(c));
+    }
+    let mut env = p.env().clone().unwrap_or_default();
+    env.extend(a.values("env").iter().cloned());
+    p.set_env(Some(env));
+    p.set_terminal(Some(a.is_set("tty")));
+    if a.given("no-new-privs") {
+        p.set_no_new_privileges(Some(a.is_set("no-new-privs")));
+    }
+    let mut user = p.user().clone();
+    if let Some(u) = a.value("user").filter(|s| !s.is_empty()) {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (u, None),
+        };
+        let num = |s: &str, what: &str| {
+            s.parse::<u32>().map_err(|_| {
+                Error::Usage(format!(
+                    "--user {u:?}: {what} {s:?} is not a number (expected uid[:gid])"
+                ))
+            })
+        };
+        user.set_uid(num(uid, "uid")?);
+        if let Some(g) = gid {
+            user.set_gid(num(g, "gid")?);
+        }
+    }
+    let extra = a.values("additional-gids");
+    if !extra.is_empty() {
+        let mut gids = user.additional_gids().clone().unwrap_or_default();
+        for g in extra {
+            gids.push(g.parse::<u32>().map_err(|_| {
+                Error::Usage(format!(
+                    "--additional-gids {g:?}: must be a non-negative number"
+                ))
+            })?);
+        }
+        user.set_additional_gids(Some(gids));
+    }
+    p.set_user(user);
+    Ok(p)
+}
+
+fn read_process(path: &Path) -> Result<Process> {
+    let what = format!("--process {}", path.display());
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::Usage(format!("{what}: {}", crate::spec::io_desc(&e))))?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PROCESS_BYTES), &mut data)
+        .map_err(|e| Error::Usage(format!("{what}: {}", crate::spec::io_desc(&e))))?;
+    let de = &mut serde_json::Deserializer::from_slice(&data);
+    serde_path_to_error::deserialize::<_, Process>(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() || field == "." || field.is_empty() {
+            Error::Config(format!("{what}: {inner}"))
+        } else {
+            Error::Config(format!("{what}: {field}: {inner}"))
+        }
+    })
+}
+
+/// runc's checks of the process to exec.
+fn validate(p: &Process, a: &Args) -> Result<()> {
+    let src = if a.value("process").is_some() {
+        "process"
+    } else {
+        "exec"
+    };
+    if p.cwd().as_os_str().is_empty() {
+        return Err(Error::Config(format!("{src}: cwd must not be empty")));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(Error::Config(format!(
+            "{src}: cwd {} must be an absolute path",
+            p.cwd().display()
+        )));
+    }
+    let args = p.args().as_deref().unwrap_or(&[]);
+    if args.is_empty() || args[0].is_empty() {
+        return Err(Error::Config(format!("{src}: args must not be empty")));
+    }
+    if p.selinux_label().as_deref().is_some_and(|l| !l.is_empty()) && !selinux_enabled() {
+        return Err(Error::Config(
+            "--process-label: a SELinux label is specified, but SELinux is not enabled on this host".into(),
+        ));
+    }
+    if let Some(ap) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
+        if apparmor_enabled() {
+            return Err(Error::Config(format!(
+                "--apparmor {ap:?}: applying AppArmor profiles is not supported yet"
+            )));
+        }
+        log::debug!("--apparmor {ap:?}: AppArmor is not enabled on this host; profile ignored");
+    }
+    Ok(())
+}
+
+fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y")
+}
+
+/// The environment with later entries replacing earlier ones of the same name (so --env
+/// overrides the container's value), each name kept where it first appeared.
+fn merge_env(env: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for e in env {
+        let name = e.split_once('=').map(|(n, _)| n).unwrap_or(e);
+        match out
+            .iter_mut()
+            .find(|o| o.split_once('=').map(|(n, _)| n).unwrap_or(o) == name)
+        {
+            Some(slot) => *slot = e.clone(),
+            None => out.push(e.clone()),
+        }
+    }
+    out
+}
+
+fn connect(p: &Path) -> Result<OwnedFd> {
+    let s = std::os::unix::net::UnixStream::connect(p).map_err(|e| {
+        Error::Usage(format!(
+            "--console-socket {}: {}",
+            p.display(),
+            crate::spec::io_desc(&e)
+        ))
+    })?;
+    Ok(OwnedFd::from(s))
+}
