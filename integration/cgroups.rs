@@ -641,11 +641,12 @@ fn oom_kill_is_visible() {
 
     env.rt(&["kill", &id, "KILL"]).expect_ok();
     env.wait_status(&id, "stopped");
+    let mut events = events;
     if !is_runc() {
         // husk's events ends with the container (runc's goes on until killed).
-        let mut events = events;
         wait_guarded(&mut events.child, "events after the container stopped");
     }
+    drop(events);
     env.rt(&["delete", &id]).expect_ok();
     env.assert_nothing_left(&id);
 }
