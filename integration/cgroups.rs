@@ -712,10 +712,13 @@ fn proc_start(pid: i32) -> Option<u64> {
     f.get(19)?.parse().ok()
 }
 
+/// Changes a config for container `id`.
+type ConfigEdit = dyn Fn(&str, &mut Value);
+
 #[test]
 fn bad_resource_values_leave_nothing() {
     let env = TestEnv::new("cgbad");
-    let cases: Vec<(&str, Box<dyn Fn(&str, &mut Value)>, &[&str])> = vec![
+    let cases: Vec<(&str, Box<ConfigEdit>, &[&str])> = vec![
         (
             "shares",
             Box::new(|_, c| c["linux"]["resources"]["cpu"] = json!({"shares": -5})),
