@@ -12,8 +12,8 @@ pub struct Plan {
     resources: LinuxResources,
 }
 
-/// A created cgroup holding the container.
-pub struct Cgroup(Manager);
+/// A created cgroup holding the container, and the resources it was given.
+pub struct Cgroup(Manager, LinuxResources);
 
 impl Cgroup {
     pub fn destroy(self) {
@@ -21,8 +21,16 @@ impl Cgroup {
             log::warn!("removing the container's cgroup: {e}");
         }
     }
+    /// The cgroup member of state.json: the manager's paths plus the resources the container
+    /// has (without devices, which are never updated), kept current by `update`.
     pub fn state(&self) -> serde_json::Value {
-        serde_json::to_value(self.0.state()).unwrap_or_default()
+        let mut v = serde_json::to_value(self.0.state()).unwrap_or_default();
+        let mut r = self.1.clone();
+        r.set_devices(None);
+        if let Ok(r) = serde_json::to_value(r) {
+            v["resources"] = r;
+        }
+        v
     }
 }
 
@@ -50,13 +58,45 @@ pub fn enter(p: &Plan, pid: i32) -> Result<Cgroup> {
         let _ = p.manager.destroy();
         return Err(e);
     }
-    Ok(Cgroup(Manager::from_state(&p.manager.state())))
+    Ok(Cgroup(
+        Manager::from_state(&p.manager.state()),
+        p.resources.clone(),
+    ))
 }
 
 pub fn manager(c: &Container) -> Option<Manager> {
     let v = c.state.cgroup.as_ref()?;
     let st: CgroupState = serde_json::from_value(v.clone()).ok()?;
     Some(Manager::from_state(&st))
+}
+
+/// Merge the resources `update` applied into the ones recorded in state.json (the caller
+/// saves): objects merge member by member, anything else (numbers, lists) is replaced.
+pub fn record_update(c: &mut Container, applied: &LinuxResources) {
+    fn merge(into: &mut serde_json::Value, from: &serde_json::Value) {
+        match (into, from) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (k, v) in b {
+                    if v.is_null() {
+                        continue;
+                    }
+                    merge(a.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                }
+            }
+            (slot, v) => *slot = v.clone(),
+        }
+    }
+    let Some(cg) = c.state.cgroup.as_mut() else {
+        return;
+    };
+    let Ok(new) = serde_json::to_value(applied) else {
+        return;
+    };
+    let slot = &mut cg["resources"];
+    if !slot.is_object() {
+        *slot = serde_json::json!({});
+    }
+    merge(slot, &new);
 }
 
 pub fn is_paused(c: &Container) -> bool {

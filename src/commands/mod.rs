@@ -1,5 +1,6 @@
 //! One file per group of subcommands; each reads like the part of runc's manual it follows.
 
+mod cgroup_cmds;
 mod create;
 mod exec;
 mod lifecycle;
@@ -54,6 +55,11 @@ pub fn dispatch(g: &Global, cmd: &Command, a: &Args) -> Result<i32> {
         "list" => lifecycle::list(g, a),
         "spec" => spec_cmd::spec(g, a),
         "features" => spec_cmd::features(g, a),
+        "update" => cgroup_cmds::update(g, a),
+        "pause" => cgroup_cmds::pause(g, a),
+        "resume" => cgroup_cmds::resume(g, a),
+        "ps" => cgroup_cmds::ps(g, a),
+        "events" => cgroup_cmds::events(g, a),
         other => Err(Error::Usage(format!("{other}: not supported yet"))),
     }
 }

@@ -155,11 +155,12 @@ impl Container {
         if !self.init_alive() {
             return Status::Stopped;
         }
-        if self.fifo_path().exists() {
-            return Status::Created;
-        }
+        // Paused first: a created container can be paused too (as runc), and says so.
         if crate::cgroups_glue::is_paused(self) {
             return Status::Paused;
+        }
+        if self.fifo_path().exists() {
+            return Status::Created;
         }
         Status::Running
     }
