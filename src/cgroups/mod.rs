@@ -567,6 +567,11 @@ impl Manager {
     pub fn kill_all(&self, sig: i32) -> Result<()> {
         let signal = nix::sys::signal::Signal::try_from(sig)
             .map_err(|_| Error::Usage(format!("invalid signal number {sig}")))?;
+        // Nothing left (the common case after the container exited): no freeze, which on v1
+        // polls freezer.state until it settles.
+        if self.pids().map(|p| p.is_empty()).unwrap_or(false) {
+            return Ok(());
+        }
         let frozen = self.freeze().is_ok();
         let res = (|| {
             for pid in self.pids()? {

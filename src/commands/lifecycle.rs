@@ -287,7 +287,11 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
 /// SIGKILL the container (every process, through its cgroup when it has one) and wait for init.
 fn kill_and_wait(c: &Container) -> Result<()> {
     let pidfd = crate::hooks::pidfd_open(c.state.pid).ok();
-    let _ = crate::cgroups_glue::kill_all(c, libc::SIGKILL);
+    // In its own pid namespace, killing init kills every process of the container (the
+    // kernel does it); otherwise signal the whole cgroup (freeze, kill, thaw).
+    if !c.has_own_pid_ns() {
+        let _ = crate::cgroups_glue::kill_all(c, libc::SIGKILL);
+    }
     // SAFETY: kill a pid verified by start time.
     unsafe { libc::kill(c.state.pid, libc::SIGKILL) };
     if let Some(fd) = pidfd {
@@ -348,7 +352,10 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     // Wait for init (our child), forwarding signals and relaying its terminal if husk owns it.
     let code = crate::process::tty::wait(c.state.pid, master, &set, true);
     if !a.is_set("keep") {
-        let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
+        // Init is gone; only a shared pid namespace can leave processes behind.
+        if !c.has_own_pid_ns() {
+            let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
+        }
         destroy(&c);
     }
     Ok(code)

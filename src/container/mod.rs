@@ -142,6 +142,14 @@ impl Container {
             .ctx(|| format!("writing state of {}", self.state.id))
     }
 
+    /// The container created its own pid namespace (its init is pid 1 there).
+    pub fn has_own_pid_ns(&self) -> bool {
+        self.state
+            .namespaces
+            .iter()
+            .any(|(t, p)| t == "pid" && p.is_empty())
+    }
+
     pub fn fifo_path(&self) -> PathBuf {
         self.dir.join(EXEC_FIFO)
     }
