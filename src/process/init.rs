@@ -44,6 +44,17 @@ pub struct InitArgs<'a> {
 pub fn stage1(a: &InitArgs) -> ! {
     let r = (|| -> Result<()> {
         set_pdeathsig(libc::SIGKILL);
+        // A new time namespace first, while we are still the host's root: its offsets can be
+        // written only before any process enters it, and only with CAP_SYS_TIME over it (a
+        // process that just switched to a new user namespace is no longer dumpable and may
+        // not even open its own /proc/self/timens_offsets).
+        if a.plan.new_flags & libc::CLONE_NEWTIME != 0 {
+            nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+                libc::CLONE_NEWTIME,
+            ))
+            .ctx(|| "creating the time namespace".into())?;
+            namespaces::write_time_offsets(a.spec)?;
+        }
         // User first: it grants the rights to join and create the others.
         namespaces::join(a.plan, |t| t == LinuxNamespaceType::User)?;
         if a.plan.new_flags & libc::CLONE_NEWUSER != 0 {
@@ -55,7 +66,8 @@ pub fn stage1(a: &InitArgs) -> ! {
         }
         namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
         // The cgroup namespace is created by init once it is in its cgroup (see cgroup_ready).
-        let rest = a.plan.new_flags & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP);
+        let rest =
+            a.plan.new_flags & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
         if rest != 0 {
             // SAFETY: unshare with namespace flags only.
             if unsafe { libc::unshare(rest) } != 0 {
@@ -64,9 +76,6 @@ pub fn stage1(a: &InitArgs) -> ! {
                     nix::errno::Errno::last(),
                 ));
             }
-        }
-        if rest & libc::CLONE_NEWTIME != 0 {
-            namespaces::write_time_offsets(a.spec)?;
         }
         // CLONE_PARENT: init becomes the child of the runtime, which can then wait for it.
         let pid = super::clone(libc::CLONE_PARENT as u64)
