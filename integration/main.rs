@@ -9,4 +9,5 @@ mod cli;
 mod hooks;
 mod lifecycle;
 mod run;
+mod security;
 mod support;

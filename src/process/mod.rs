@@ -38,7 +38,13 @@ pub fn clone_into(
 ) -> std::result::Result<i32, nix::errno::Errno> {
     let mut args = CloneArgs {
         flags,
-        exit_signal: libc::SIGCHLD as u64,
+        // clone3 refuses an exit signal with CLONE_PARENT (EINVAL): the child then inherits
+        // the caller's, which is SIGCHLD for every process husk clones.
+        exit_signal: if flags & libc::CLONE_PARENT as u64 != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
         ..Default::default()
     };
     if let Some(fd) = cgroup_fd {

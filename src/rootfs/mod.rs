@@ -338,7 +338,8 @@ impl Setup<'_> {
 
         let mut dev_is_bound_from_host = false;
         for (i, m) in self.spec.mounts().iter().flatten().enumerate() {
-            self.mount_one(root.as_raw_fd(), i, m)?;
+            self.mount_one(root.as_raw_fd(), i, m)
+                .map_err(|e| name_mount(e, i, m))?;
             if m.destination() == Path::new("/dev")
                 && m.source().as_deref() == Some(Path::new("/dev"))
             {
@@ -839,6 +840,20 @@ impl Setup<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Every error of a mount names it: "mounts[i] (dest): ..." (path resolution errors come from
+/// helpers that do not know the field).
+fn name_mount(e: Error, i: usize, m: &oci_spec::runtime::Mount) -> Error {
+    let field = format!("mounts[{i}] ({})", m.destination().display());
+    if e.to_string().starts_with(&field) {
+        return e;
+    }
+    match e {
+        Error::Sys { what, errno } => Error::sys(format!("{field}: {what}"), errno),
+        Error::Config(m) => Error::Config(format!("{field}: {m}")),
+        other => Error::Other(format!("{field}: {other}")),
     }
 }
 
