@@ -462,19 +462,23 @@ fn run_with_fds(env: &TestEnv, id: &str, listen: bool) -> Outcome {
     let raw: Vec<i32> = files.iter().map(|f| f.as_raw_fd()).collect();
     let out_path = env.dir.join(format!("out/{id}.stdout"));
     let err_path = env.dir.join(format!("out/{id}.stderr"));
-    let mut cmd = Command::new(runtime());
-    cmd.args([
-        "--root",
-        env.root.to_str().unwrap(),
-        "run",
-        "--preserve-fds",
-        "2",
-    ])
-    .args(["--bundle", env.bundle.to_str().unwrap(), id])
-    .current_dir(&env.dir)
-    .stdin(Stdio::null())
-    .stdout(fs::File::create(&out_path).unwrap())
-    .stderr(fs::File::create(&err_path).unwrap());
+    // Through sh, so LISTEN_PID can name the runtime's own pid (systemd's rule, which runc
+    // follows: LISTEN_FDS counts only for the process LISTEN_PID names).
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "LISTEN_PID=$$ exec \"$0\" \"$@\""])
+        .arg(runtime())
+        .args([
+            "--root",
+            env.root.to_str().unwrap(),
+            "run",
+            "--preserve-fds",
+            "2",
+        ])
+        .args(["--bundle", env.bundle.to_str().unwrap(), id])
+        .current_dir(&env.dir)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out_path).unwrap())
+        .stderr(fs::File::create(&err_path).unwrap());
     if listen {
         cmd.env("LISTEN_FDS", "1");
     } else {
@@ -806,41 +810,55 @@ done"#,
 
 /// The rootfs's /dev (no tmpfs on /dev in the config) has /dev/null as a symlink to
 /// /proc/sys/kernel/core_pattern, or as a regular file. Masking binds /dev/null over masked
-/// files; a runtime that followed the link would bind the host's core_pattern (writable) over
-/// /proc/timer_list. The process tries to write through every masked path. Proves: the host's
-/// core_pattern is unchanged and the masked file is the null device (or create refuses).
+/// files; a runtime that followed the link would bind the host's core_pattern, writable, over
+/// /proc/timer_list. The process tries the payoff without changing anything: it reads the
+/// masked file and writes the same bytes back. Proves: the masked file is the null device
+/// (reads empty, char 1,3), and the host's core_pattern is unchanged, also in a user namespace
+/// (where /dev/null is bound from the host instead of created). Not run against runc: Debian's
+/// runc 1.1.5 is vulnerable, and a run changed this host's core_pattern (restored by the guard).
 #[test]
 fn hostile_dev_null_cannot_redirect_masked_paths() {
+    if is_runc() {
+        eprintln!("skipped: the reference runc (1.1.5) is vulnerable to CVE-2025-31133");
+        return;
+    }
     let guard = Restore::new("/proc/sys/kernel/core_pattern");
-    for kind in ["symlink", "file"] {
+    for kind in ["symlink", "file", "symlink-userns"] {
         let env = TestEnv::new("devnull");
         let id = env.id("c");
         let rootfs = rootfs_copy(&env);
         let null = rootfs.join("dev/null");
         let _ = fs::remove_file(&null);
-        if kind == "symlink" {
+        if kind.starts_with("symlink") {
             symlink("/proc/sys/kernel/core_pattern", &null).unwrap();
         } else {
             fs::write(&null, "not the null device").unwrap();
         }
-        let script = "echo '|/bin/husk-test-pwned' > /proc/timer_list 2>/dev/null; \
-                      echo '|/bin/husk-test-pwned' > /proc/kcore 2>/dev/null; \
-                      wc -c < /proc/timer_list";
+        let script = "cat /proc/timer_list > /tmp/seen; \
+                      if cat /tmp/seen > /proc/timer_list; then echo writable; else echo refused; fi; \
+                      stat -c '%F %t,%T' /proc/timer_list; wc -c < /tmp/seen";
         let mut c = config_on(&env, &rootfs, &sh(script, &id));
         drop_mounts(&mut c, |d| !d.starts_with("/dev"));
+        if kind.ends_with("userns") {
+            let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+            ns.push(json!({"type": "user"}));
+            let map = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+            c["linux"]["uidMappings"] = map.clone();
+            c["linux"]["gidMappings"] = map;
+        }
         env.write_config(&c);
         let out = run(&env, &id);
         assert!(
             guard.unchanged(),
             "{kind}: the host's core_pattern was changed"
         );
-        if out.ok() {
-            assert_eq!(
-                out.stdout.trim(),
-                "0",
-                "{kind}: /proc/timer_list is not masked"
-            );
-        }
+        let out = out.expect_ok();
+        let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+        assert_eq!(
+            lines,
+            ["writable", "character special file 1,3", "0"],
+            "{kind}: /proc/timer_list is not masked by the null device"
+        );
         env.assert_nothing_left(&id);
     }
 }
@@ -897,5 +915,96 @@ fn sysctl_is_set_through_the_containers_proc() {
     env.write_config(&c);
     let out = run(&env, &id).expect_ok();
     assert_eq!(out.stdout.trim(), "1");
+    env.assert_nothing_left(&id);
+}
+
+/// Accept one connection on a console socket and receive the pty master sent over it.
+fn console_receiver(path: &Path) -> std::thread::JoinHandle<Option<std::os::fd::OwnedFd>> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let listener = std::os::unix::net::UnixListener::bind(path).expect("bind console socket");
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().ok()?;
+        let mut data = [0u8; 4096];
+        let mut iov = libc::iovec {
+            iov_base: data.as_mut_ptr().cast(),
+            iov_len: data.len(),
+        };
+        let mut cbuf = [0u64; 16];
+        // SAFETY: a zeroed msghdr pointing at buffers that outlive the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cbuf);
+        // SAFETY: recvmsg on a connected socket with a valid msghdr.
+        if unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, 0) } < 0 {
+            return None;
+        }
+        // SAFETY: walking the control messages the kernel wrote into cbuf.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
+                return None;
+            }
+            let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32);
+            Some(OwnedFd::from_raw_fd(fd))
+        }
+    })
+}
+
+/// The rootfs's /dev (no tmpfs on /dev in the config) has /dev/console as a symlink to
+/// /proc/sys/kernel/core_pattern. With a terminal, the pty is bound onto /dev/console; a
+/// runtime following the link would put the pty over core_pattern (or, resolved on the host,
+/// over the host's file). Proves: inside, /dev/console is the pty (a character device, not a
+/// link), core_pattern is still the kernel's file, and the host's core_pattern is unchanged.
+#[test]
+fn hostile_dev_console_symlink_is_replaced() {
+    let guard = Restore::new("/proc/sys/kernel/core_pattern");
+    let env = TestEnv::new("console");
+    let id = env.id("c");
+    let rootfs = rootfs_copy(&env);
+    let _ = fs::remove_file(rootfs.join("dev/console"));
+    symlink("/proc/sys/kernel/core_pattern", rootfs.join("dev/console")).unwrap();
+    let share = env.share();
+    // Only stat: reading core_pattern would block if a pty covered it.
+    let script = format!(
+        "S={s}; if [ -L /dev/console ]; then echo link; else echo notlink; fi > $S/kind; \
+         stat -L -c %F /dev/console > $S/type; stat -c %F /proc/sys/kernel/core_pattern > $S/cp; \
+         echo done > $S/done",
+        s = share.display()
+    );
+    let mut c = config_on(&env, &rootfs, &sh(&script, &id));
+    drop_mounts(&mut c, |d| !d.starts_with("/dev") || d == "/dev/pts");
+    c["process"]["terminal"] = json!(true);
+    env.write_config(&c);
+    let sock = env.dir.join("console.sock");
+    let receiver = console_receiver(&sock);
+    let out = env.rt(&[
+        "run",
+        "-d",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        env.bundle.to_str().unwrap(),
+        &id,
+    ]);
+    let master = receiver.join().unwrap();
+    // runc 1.1.5 follows the link and covers the container's core_pattern with the pty: the
+    // strict checks are husk's.
+    if !is_runc() {
+        let out = out.expect_ok();
+        assert!(master.is_some(), "no pty master was sent: {out:?}");
+        wait_for(&share.join("done"));
+        assert_eq!(wait_for(&share.join("kind")), "notlink");
+        assert_eq!(wait_for(&share.join("type")), "character special file");
+        assert_eq!(
+            wait_for(&share.join("cp")),
+            "regular empty file",
+            "core_pattern was covered"
+        );
+    }
+    assert!(guard.unchanged(), "the host's core_pattern was changed");
+    env.rt(&["delete", "--force", &id]);
+    drop(master);
     env.assert_nothing_left(&id);
 }
