@@ -134,8 +134,8 @@ impl ProcFs {
 /// host path) or any other non-regular entry is removed and replaced by an empty file, and the
 /// result is opened without following symlinks (CVE-2025-52565).
 pub fn console_target(root: RawFd) -> Result<OwnedFd> {
-    let dev = ensure_in_root(root, Path::new("dev"), Kind::Dir)?;
-    // /dev itself must be a directory of the rootfs, not a link to somewhere else in it.
+    // /dev is made if missing, then must be a directory of the rootfs, not a link elsewhere.
+    drop(ensure_in_root(root, Path::new("dev"), Kind::Dir)?);
     let dev = open_in_root(
         root,
         Path::new("dev"),
@@ -147,10 +147,6 @@ pub fn console_target(root: RawFd) -> Result<OwnedFd> {
             "/dev/console: /dev must be a plain directory of the rootfs",
             e,
         )
-    })
-    .map(|fresh| {
-        drop(dev);
-        fresh
     })?;
     replace_unless_regular(&dev, "console")
         .ctx(|| "/dev/console: preparing the bind target".into())?;
