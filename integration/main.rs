@@ -11,4 +11,5 @@ mod exec;
 mod hooks;
 mod lifecycle;
 mod run;
+mod security;
 mod support;

@@ -19,6 +19,9 @@ mod spec;
 use error::Error;
 
 fn main() {
+    // First of all: no process in a container may open this binary through /proc/<pid>/exe of
+    // a husk process (CVE-2019-5736; see security::set_non_dumpable).
+    security::set_non_dumpable();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let code = match run(&argv) {
         Ok(code) => code,

@@ -122,6 +122,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         None => (None, None),
     };
     let caps = caps::Sets::from_spec(process.capabilities().as_ref());
+    let labels = crate::security::Labels::from_spec(spec)?;
 
     // The state directory; mkdir is the atomic "does this id exist" check.
     std::fs::create_dir_all(&g.root).ctx(|| format!("--root {}: creating", g.root.display()))?;
@@ -212,6 +213,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         has_runtime_hooks: !prestart.is_empty() || !create_runtime.is_empty() || has_container_side,
         caps: &caps,
         seccomp: seccomp.as_ref(),
+        labels: &labels,
     };
 
     let annotations2 = annotations.clone();

@@ -104,8 +104,12 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     }
 
     if let Some(adj) = p.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .ctx(|| format!("process.oomScoreAdj {adj}"))?;
+        // Non-dumpable (CVE-2019-5736 defence) makes /proc/self root-owned; in a user namespace
+        // we could not open our own file without this.
+        crate::security::with_dumpable(|| {
+            std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+        })
+        .ctx(|| format!("process.oomScoreAdj {adj}"))?;
     }
     init::set_rlimits(p)?;
 

@@ -37,6 +37,8 @@ pub struct InitArgs<'a> {
     pub caps: &'a caps::Sets,
     /// Seccomp filter, compiled by the parent, loaded as the last step before exec.
     pub seccomp: Option<&'a crate::security::seccomp_glue::Compiled>,
+    /// SELinux and AppArmor labels, checked by the parent against what the host supports.
+    pub labels: &'a crate::security::Labels,
 }
 
 /// Stage 1 of the two-stage path: join namespaces given by path and create the new ones, then
@@ -149,8 +151,23 @@ fn setup(a: &InitArgs) -> Result<Never> {
     // 2. A new session: the container must not share the caller's controlling terminal.
     nix::unistd::setsid().ctx(|| "setsid".into())?;
 
-    // 3. A session keyring of its own, so containers do not share the host's keys.
+    // The runtime's own procfs (the host's /proc, in the copy of its mount namespace that init
+    // got): every write to a /proc/self file that sets the container up goes through it, never
+    // through the container's /proc (CVE-2025-52881). Opened only when something needs it.
+    let selinux_label = a.labels.selinux.process.as_deref();
+    let needs_proc = a.labels.any_exec() || process.oom_score_adj().is_some();
+    let host_proc = if needs_proc {
+        Some(rootfs::ProcFs::open("/proc")?)
+    } else {
+        None
+    };
+
+    // 3. A session keyring of its own, so containers do not share the host's keys; with an
+    //    SELinux label, the keyring gets it too (as runc).
     if !a.no_new_keyring {
+        if let (Some(label), Some(proc)) = (selinux_label, &host_proc) {
+            crate::security::selinux::set_keycreate(proc, label)?;
+        }
         join_session_keyring();
     }
 
@@ -180,16 +197,13 @@ fn setup(a: &InitArgs) -> Result<Never> {
         new_cgroup_ns,
         console: None,
         cgroup_ready: &cgroup_ready,
+        mount_label: a.labels.selinux.mount.as_deref(),
     };
     let root = setup.prepare()?;
     cgroup_ready()?;
     if let Some(sock) = a.console_socket {
         let slave = open_console(root.as_raw_fd(), sock, process)?;
-        let target = rootfs::ensure_in_root(
-            root.as_raw_fd(),
-            Path::new("dev/console"),
-            rootfs::Kind::File,
-        )?;
+        let target = rootfs::console_target(root.as_raw_fd())?;
         nix::mount::mount(
             Some(&rootfs::fd_path(&slave)),
             &rootfs::fd_path(&target),
@@ -216,10 +230,21 @@ fn setup(a: &InitArgs) -> Result<Never> {
     }
 
     // 6. oom_score_adj through the host's /proc, before the rootfs (and its /proc) take over.
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .ctx(|| format!("process.oomScoreAdj {adj}"))?;
+    //    The exec-label files are opened now too, for the same reason; written at step 16.
+    if let (Some(adj), Some(proc)) = (process.oom_score_adj(), &host_proc) {
+        let write = || proc.write("self/oom_score_adj", adj.to_string().as_bytes());
+        if in_user_ns {
+            crate::security::with_dumpable(write)
+        } else {
+            write()
+        }
+        .ctx(|| format!("process.oomScoreAdj {adj}"))?;
     }
+    let exec_labels = match &host_proc {
+        Some(proc) => a.labels.open_exec(proc)?,
+        None => Default::default(),
+    };
+    drop(host_proc);
 
     // 7. Hooks that run while the container exists but before its process: prestart and
     //    createRuntime in the runtime's namespaces (the parent runs them), then createContainer
@@ -244,12 +269,24 @@ fn setup(a: &InitArgs) -> Result<Never> {
     rootfs::pivot_into_rootfs(&root, a.no_pivot)?;
     drop(root);
 
-    // 9. sysctls, through the container's own /proc (a fresh procfs mount), before
-    //    readonlyPaths make /proc/sys read-only.
-    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+    // 9. sysctls, through the container's own /proc (namespaced sysctls must be written from
+    //    inside), before readonlyPaths make /proc/sys read-only. That /proc must be a real
+    //    procfs root, and each file is opened without leaving its mount, so a hostile rootfs
+    //    (no proc mount and a fake /proc directory, a symlink, a bind mount over a sysctl file)
+    //    cannot redirect the write (CVE-2025-52881).
+    if let Some(sysctl) = linux
+        .and_then(|l| l.sysctl().as_ref())
+        .filter(|s| !s.is_empty())
+    {
+        let proc = rootfs::ProcFs::open("/proc").map_err(|e| {
+            Error::Other(format!(
+                "linux.sysctl: {e} (sysctls need a proc mount at /proc)"
+            ))
+        })?;
         for (k, v) in sysctl {
-            let path = format!("/proc/sys/{}", k.replace('.', "/"));
-            write_proc(&path, v).map_err(|e| Error::sys(format!("linux.sysctl {k:?}"), e))?;
+            let rel = format!("sys/{}", k.replace('.', "/"));
+            proc.write(&rel, v.as_bytes())
+                .map_err(|e| Error::sys(format!("linux.sysctl {k:?}"), e))?;
         }
     }
 
@@ -298,9 +335,10 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let user = process.user();
     switch_user(a.caps, user)?;
 
-    // 14. cwd, as the user: resolved in the container's root only (no runtime fd is open that
-    //     could lead outside, CVE-2024-21626).
-    nix::unistd::chdir(process.cwd()).ctx(|| format!("process.cwd {}", process.cwd().display()))?;
+    // 14. cwd, as the user, resolved strictly inside the container's root: no symlink may lead
+    //     out and no magic link is followed, so `/proc/self/fd/N` naming one of the runtime's
+    //     fds (CVE-2024-21626) fails instead of leaving the process in a host directory.
+    set_cwd(process.cwd())?;
 
     // 15. The program, found now so that a missing one fails `create`, not the started process.
     let args = process.args().as_deref().unwrap_or(&[]);
@@ -313,8 +351,11 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let argv = cstrings(args)?;
     let envp = cstrings(&env)?;
 
-    // 16. Capabilities for the user, then no_new_privs.
+    // 16. Capabilities for the user, the LSM labels of the program (AppArmor before
+    //     no_new_privs, which would limit its profile change, as runc orders it), then
+    //     no_new_privs.
     a.caps.apply()?;
+    exec_labels.apply()?;
     if nnp {
         // SAFETY: prctl with integer arguments.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
@@ -438,20 +479,26 @@ fn open_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
     }
 }
 
-fn write_proc(path: &str, v: &str) -> std::result::Result<(), nix::errno::Errno> {
-    // The container's /proc was mounted by us from a fresh procfs; refuse anything that is not
-    // a procfs file so a hostile rootfs cannot redirect the write (CVE-2025-52881).
-    let fd = rootfs::open_in_root(
-        libc::AT_FDCWD,
-        Path::new(path),
-        libc::O_WRONLY,
-        libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_XDEV,
-    )?;
-    let st = nix::sys::statfs::fstatfs(&fd)?;
-    if st.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
-        return Err(nix::errno::Errno::EXDEV);
-    }
-    nix::unistd::write(&fd, v.as_bytes()).map(|_| ())
+/// chdir to process.cwd resolved inside the current root (after pivot_root) only.
+fn set_cwd(cwd: &Path) -> Result<()> {
+    let what = || format!("process.cwd {}", cwd.display());
+    let root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(what)?;
+    // SAFETY: fresh fd.
+    let root = unsafe { OwnedFd::from_raw_fd(root) };
+    let dir = rootfs::open_in_root(root.as_raw_fd(), cwd, libc::O_PATH | libc::O_DIRECTORY, 0)
+        .map_err(|e| match e {
+            nix::errno::Errno::ELOOP | nix::errno::Errno::EXDEV => Error::Config(format!(
+                "{}: must resolve inside the container without magic links (such as /proc/self/fd/N)",
+                what()
+            )),
+            e => Error::sys(what(), e),
+        })?;
+    nix::unistd::fchdir(dir.as_raw_fd()).ctx(what)
 }
 
 pub(crate) fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {

@@ -32,6 +32,16 @@ pub fn open_in_root(
     flags: libc::c_int,
     resolve: u64,
 ) -> nix::Result<OwnedFd> {
+    openat2(
+        root,
+        rel,
+        flags,
+        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS | resolve,
+    )
+}
+
+/// openat2 with exactly the `resolve` flags given; `rel` loses a leading `/`.
+fn openat2(dir: RawFd, rel: &Path, flags: libc::c_int, resolve: u64) -> nix::Result<OwnedFd> {
     let rel = rel.strip_prefix("/").unwrap_or(rel);
     let rel = if rel.as_os_str().is_empty() {
         Path::new(".")
@@ -42,13 +52,13 @@ pub fn open_in_root(
     let how = OpenHow {
         flags: (flags | libc::O_CLOEXEC) as u64,
         mode: 0,
-        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS | resolve,
+        resolve,
     };
     // SAFETY: valid pointers for the duration of the call; the result is a new fd we own.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat2,
-            root,
+            dir,
             c.as_ptr(),
             &how as *const OpenHow,
             std::mem::size_of::<OpenHow>(),
@@ -59,6 +69,133 @@ pub fn open_in_root(
     }
     // SAFETY: fd is a fresh descriptor returned by the kernel.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// A procfs mount that writes cannot be redirected through (CVE-2025-52881): the directory is
+/// checked to be the root of a procfs (filesystem magic and root inode number), and files below
+/// it are opened with RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS, so a file bind
+/// mounted over a /proc entry (say /proc/sys/kernel/core_pattern over /proc/self/attr/exec), a
+/// non-procfs /proc of a hostile rootfs, or a magic link all fail instead of being written.
+pub struct ProcFs(OwnedFd);
+
+/// The inode number of every procfs root (PROC_ROOT_INO).
+const PROC_ROOT_INO: u64 = 1;
+
+impl ProcFs {
+    /// `path` is absolute (`/proc` of the current root); its last component must not be a link.
+    pub fn open(path: &str) -> Result<ProcFs> {
+        let what = || format!("{path}: opening procfs");
+        let fd = nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ctx(what)?;
+        // SAFETY: fresh fd.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fs = nix::sys::statfs::fstatfs(&fd).ctx(what)?;
+        let st = nix::sys::stat::fstat(fd.as_raw_fd()).ctx(what)?;
+        if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC
+            || st.st_ino as u64 != PROC_ROOT_INO
+        {
+            return Err(Error::Other(format!(
+                "{path} is not the root of a procfs mount; refusing to write through it"
+            )));
+        }
+        Ok(ProcFs(fd))
+    }
+
+    /// Open `rel` (e.g. `thread-self/attr/exec`) strictly inside this procfs mount.
+    pub fn open_file(&self, rel: &str, flags: libc::c_int) -> nix::Result<OwnedFd> {
+        openat2(
+            self.0.as_raw_fd(),
+            Path::new(rel),
+            flags,
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS,
+        )
+    }
+
+    /// Write `value` to `rel` in one write(2), as /proc files want.
+    pub fn write(&self, rel: &str, value: &[u8]) -> nix::Result<()> {
+        let fd = self.open_file(rel, libc::O_WRONLY)?;
+        let n = nix::unistd::write(&fd, value)?;
+        if n != value.len() {
+            return Err(nix::errno::Errno::EIO);
+        }
+        Ok(())
+    }
+}
+
+/// The bind target for the terminal at /dev/console: a regular file in the rootfs's own /dev,
+/// never anything a hostile rootfs put there. A symlink (to /proc/sys/kernel/core_pattern, to a
+/// host path) or any other non-regular entry is removed and replaced by an empty file, and the
+/// result is opened without following symlinks (CVE-2025-52565).
+pub fn console_target(root: RawFd) -> Result<OwnedFd> {
+    // /dev is made if missing, then must be a directory of the rootfs, not a link elsewhere.
+    drop(ensure_in_root(root, Path::new("dev"), Kind::Dir)?);
+    let dev = open_in_root(
+        root,
+        Path::new("dev"),
+        libc::O_PATH | libc::O_DIRECTORY,
+        libc::RESOLVE_NO_SYMLINKS,
+    )
+    .map_err(|e| {
+        Error::sys(
+            "/dev/console: /dev must be a plain directory of the rootfs",
+            e,
+        )
+    })?;
+    replace_unless_regular(&dev, "console")
+        .ctx(|| "/dev/console: preparing the bind target".into())?;
+    openat2(
+        dev.as_raw_fd(),
+        Path::new("console"),
+        libc::O_PATH,
+        libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+    )
+    .ctx(|| "/dev/console: opening the bind target".into())
+}
+
+/// Make `name` in `dir` an empty regular file unless it already is one; whatever else is there
+/// (a symlink, a device, a fifo) is unlinked first. A directory is left for the open to refuse.
+fn replace_unless_regular(dir: &OwnedFd, name: &str) -> nix::Result<()> {
+    let c = CString::new(name).map_err(|_| nix::errno::Errno::EINVAL)?;
+    match nix::sys::stat::fstatat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => return Ok(()),
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+            return Err(nix::errno::Errno::EISDIR)
+        }
+        Ok(_) => {
+            // SAFETY: unlinkat on a valid dir fd and a NUL-terminated name.
+            if unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) } != 0 {
+                return Err(nix::errno::Errno::last());
+            }
+        }
+        Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => return Err(e),
+    }
+    // SAFETY: openat with O_CREAT|O_EXCL|O_NOFOLLOW on a valid dir fd; the fd is closed at once.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: closing the fd just opened.
+    unsafe { libc::close(fd) };
+    Ok(())
 }
 
 pub fn fd_path(fd: &impl AsRawFd) -> PathBuf {
@@ -153,6 +290,8 @@ pub struct Setup<'a> {
     pub cgroup_ready: &'a dyn Fn() -> Result<()>,
     /// The pty slave to bind onto /dev/console, when process.terminal is set.
     pub console: Option<RawFd>,
+    /// linux.mountLabel, only when SELinux is enabled on the host.
+    pub mount_label: Option<&'a str>,
 }
 
 impl Setup<'_> {
@@ -218,7 +357,8 @@ impl Setup<'_> {
             if is_cgroup(m) {
                 (self.cgroup_ready)()?;
             }
-            self.mount_one(root.as_raw_fd(), i, m)?;
+            self.mount_one(root.as_raw_fd(), i, m)
+                .map_err(|e| name_mount(e, i, m))?;
             if m.destination() == Path::new("/dev")
                 && m.source().as_deref() == Some(Path::new("/dev"))
             {
@@ -230,7 +370,7 @@ impl Setup<'_> {
             self.dev_links(root.as_raw_fd())?;
         }
         if let Some(slave) = self.console {
-            let target = ensure_in_root(root.as_raw_fd(), Path::new("dev/console"), Kind::File)?;
+            let target = console_target(root.as_raw_fd())?;
             mount(
                 Some(&fd_path(&slave)),
                 &fd_path(&target),
@@ -335,14 +475,27 @@ impl Setup<'_> {
             .as_ref()
             .map(|p| p.as_path())
             .unwrap_or(Path::new(typ));
-        let data = if opts.data.is_empty() {
-            None
-        } else {
-            Some(opts.data.as_str())
+        use crate::security::selinux::{mount_label_kind, with_context, MountLabel};
+        let label = self.mount_label.map(|l| (l, mount_label_kind(typ, false)));
+        let labelled;
+        let data = match label {
+            Some((l, MountLabel::Context)) => {
+                labelled = with_context(&opts.data, l);
+                Some(labelled.as_str())
+            }
+            _ if opts.data.is_empty() => None,
+            _ => Some(opts.data.as_str()),
         };
         let flags = opts.flags & !MsFlags::MS_REMOUNT;
         match mount(Some(source), &fd_path(&target), Some(typ), flags, data) {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some((l, MountLabel::Xattr)) = label {
+                    let top = open_in_root(root, dest, libc::O_PATH, 0)
+                        .ctx(|| format!("{}: reopening", field()))?;
+                    crate::security::selinux::set_file_label(&fd_path(&top), l)
+                        .ctx(|| format!("{}: labelling with linux.mountLabel", field()))?;
+                }
+            }
             // Without its own network (sysfs) or IPC (mqueue) namespace the kernel refuses a new
             // instance; like runc, give the container the host's one, bound read-only as asked.
             Err(nix::errno::Errno::EPERM) if typ == "sysfs" || typ == "mqueue" => {
@@ -431,12 +584,17 @@ impl Setup<'_> {
                 field,
             );
         }
+        // runc labels this tmpfs with the mount label like any other tmpfs.
+        let data = match self.mount_label {
+            Some(l) => crate::security::selinux::with_context("mode=755", l),
+            None => "mode=755".to_string(),
+        };
         mount(
             Some("tmpfs"),
             &fd_path(&target),
             Some("tmpfs"),
             flags & !MsFlags::MS_RDONLY,
-            Some("mode=755"),
+            Some(data.as_str()),
         )
         .ctx(|| format!("{}: mounting the tmpfs for cgroup hierarchies", field()))?;
         let tmp =
@@ -615,8 +773,20 @@ impl Setup<'_> {
         let cname = CString::new(name.as_bytes())
             .map_err(|_| Error::Config(format!("{field}: bad device path")))?;
         if self.in_user_ns {
-            // mknod is not allowed in a user namespace: bind the host's node instead.
-            let target = ensure_in_root(root, path, Kind::File)?;
+            // mknod is not allowed in a user namespace: bind the host's node instead, onto a
+            // regular file of the rootfs (never through a symlink the rootfs put there).
+            let name = name.to_str().ok_or_else(|| {
+                Error::Config(format!("{field}: bad device path {}", path.display()))
+            })?;
+            replace_unless_regular(&parent, name)
+                .ctx(|| format!("{field}: preparing {}", path.display()))?;
+            let target = openat2(
+                parent.as_raw_fd(),
+                Path::new(name),
+                libc::O_PATH,
+                libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+            )
+            .ctx(|| format!("{field}: opening {}", path.display()))?;
             return mount(Some(path), &fd_path(&target), NONE, MsFlags::MS_BIND, NONE)
                 .ctx(|| format!("{field}: binding {} from the host", path.display()));
         }
@@ -689,6 +859,20 @@ impl Setup<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Every error of a mount names it: "mounts[i] (dest): ..." (path resolution errors come from
+/// helpers that do not know the field).
+fn name_mount(e: Error, i: usize, m: &oci_spec::runtime::Mount) -> Error {
+    let field = format!("mounts[{i}] ({})", m.destination().display());
+    if e.to_string().starts_with(&field) {
+        return e;
+    }
+    match e {
+        Error::Sys { what, errno } => Error::sys(format!("{field}: {what}"), errno),
+        Error::Config(m) => Error::Config(format!("{field}: {m}")),
+        other => Error::Other(format!("{field}: {other}")),
     }
 }
 
