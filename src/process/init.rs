@@ -54,7 +54,8 @@ pub fn stage1(a: &InitArgs) -> ! {
             become_ns_root()?;
         }
         namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
-        let rest = a.plan.new_flags & !libc::CLONE_NEWUSER;
+        // The cgroup namespace waits for setup(): see there.
+        let rest = a.plan.new_flags & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP);
         if rest != 0 {
             // SAFETY: unshare with namespace flags only.
             if unsafe { libc::unshare(rest) } != 0 {
@@ -132,6 +133,14 @@ fn setup(a: &InitArgs) -> Result<Never> {
             become_ns_root()?;
         }
         namespaces::join(a.plan, |_| true)?;
+    }
+    // A new cgroup namespace is rooted at the cgroup its creator is in, so it is made only now
+    // that the parent has moved us into the container's cgroup (on v1 and hybrid hosts that
+    // happens after clone): created at clone time, its root would be the runtime's cgroup and
+    // the container would see paths like /../libpod-<id>.
+    if a.plan.new_flags & libc::CLONE_NEWCGROUP != 0 {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "unshare of the new cgroup namespace (linux.namespaces cgroup)".into())?;
     }
 
     // 2. A new session: the container must not share the caller's controlling terminal.
@@ -468,9 +477,24 @@ fn open_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
 fn write_proc(path: &str, v: &str) -> std::result::Result<(), nix::errno::Errno> {
     // The container's /proc was mounted by us from a fresh procfs; refuse anything that is not
     // a procfs file so a hostile rootfs cannot redirect the write (CVE-2025-52881).
-    let fd = rootfs::open_in_root(
+    // The walk starts at /proc itself: "/" and /proc are different mounts, so a walk from "/"
+    // with RESOLVE_NO_XDEV would always fail with EXDEV.
+    let rel = Path::new(path)
+        .strip_prefix("/proc")
+        .map_err(|_| nix::errno::Errno::EINVAL)?;
+    let proc_dir = rootfs::open_in_root(
         libc::AT_FDCWD,
-        Path::new(path),
+        Path::new("/proc"),
+        libc::O_PATH | libc::O_DIRECTORY,
+        libc::RESOLVE_NO_SYMLINKS,
+    )?;
+    if nix::sys::statfs::fstatfs(&proc_dir)?.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC
+    {
+        return Err(nix::errno::Errno::EXDEV);
+    }
+    let fd = rootfs::open_in_root(
+        proc_dir.as_raw_fd(),
+        rel,
         libc::O_WRONLY,
         libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_XDEV,
     )?;
