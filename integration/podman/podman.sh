@@ -175,6 +175,15 @@ t_run_exit_code() {
 	expect_rc 42 p run --rm "$IMG" sh -c 'exit 42'
 }
 
+check run_short_lived
+t_run_short_lived() {
+	# A program that exits at once, again and again: start must not race with its exit.
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		in_ctr "$IMG" true
+	done
+}
+
 check run_rm_removes
 t_run_rm_removes() {
 	in_ctr --name "$(C)" "$IMG" true
@@ -542,6 +551,13 @@ t_tmpfs() {
 	expect_contains "$OUT" "tmpfs" "fs type"
 	expect_contains "$OUT" "size=1024k" "size"
 	expect_contains "$OUT" "1777" "mode"
+}
+
+check tmpfs_copyup
+t_tmpfs_copyup() {
+	# podman asks for tmpcopyup on --tmpfs: the tmpfs starts with the image's /home/user.
+	in_ctr --tmpfs /home:size=1m "$IMG" sh -c 'grep -c " /home .* tmpfs " /proc/self/mountinfo; ls /home'
+	expect_eq "$(echo $OUT)" "1 user" "tmpfs over /home with its content copied up"
 }
 
 check shm_size

@@ -38,6 +38,16 @@ fn start_container(c: &Container) -> Result<()> {
             )))
         }
     }
+    // The pidfd first: opening the fifo releases init, and a short-lived program (podman run
+    // --rm IMG cat FILE) can exit before a pidfd opened afterwards, failing a good start
+    // with ESRCH.
+    let pidfd = crate::hooks::pidfd_open(c.state.pid).map_err(|e| {
+        Error::Container(format!(
+            "cannot start container {}: {}",
+            c.state.id,
+            crate::error::errno_text(e)
+        ))
+    })?;
     let fifo_path = c.fifo_path();
     let fifo = nix::fcntl::open(
         &fifo_path,
@@ -53,13 +63,6 @@ fn start_container(c: &Container) -> Result<()> {
     })?;
     // SAFETY: fresh fd.
     let fifo = unsafe { OwnedFd::from_raw_fd(fifo) };
-    let pidfd = crate::hooks::pidfd_open(c.state.pid).map_err(|e| {
-        Error::Container(format!(
-            "cannot start container {}: {}",
-            c.state.id,
-            crate::error::errno_text(e)
-        ))
-    })?;
     // Wait for init's byte, or for init to die: whichever comes first.
     let mut fds = [
         libc::pollfd {
