@@ -60,9 +60,15 @@ test-conformance: build bundle
 
 # Real clients driving husk and runc side by side (integration/podman/): each check runs against
 # both, one line per check; each suite ends with 'N passed, N failed, N skipped'.
+# The leak check runs after them too: conmon, containerd and its shims name the suites'
+# husk-test-* directories on their command lines, cgroups are under /husk-test-*.
+CLIENTS_BASELINE = target/leak-baseline-clients.txt
 test-clients: build
+	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(CLIENTS_BASELINE)
 	@rc=0; $(MAKE) --no-print-directory test-podman || rc=1; \
-	$(MAKE) --no-print-directory test-containerd || rc=1; exit $$rc
+	$(MAKE) --no-print-directory test-containerd || rc=1; \
+	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(CLIENTS_BASELINE) || rc=1; \
+	exit $$rc
 
 test-podman: build
 	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
