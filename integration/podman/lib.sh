@@ -142,7 +142,8 @@ run_suite() {
 			esac
 			if [ "$res" = FAIL ] && [ "$rt" = husk ] && grep -q 'not supported yet' "$log"; then
 				res=unsupported
-				reason=$(grep -o '[^"]*not supported yet[^"]*' "$log" | head -1 | cut -c1-200)
+				reason=$(grep -o '[^"|:]*: not supported yet' "$log" | head -1 | sed 's/^ *//' | cut -c1-200)
+				[ -n "$reason" ] || reason=$(grep -o "[^\"|]*not supported yet" "$log" | head -1 | cut -c1-200)
 			fi
 			case $res in
 			pass) pass[$rt]=$((pass[$rt] + 1)) ;;
