@@ -8,11 +8,15 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # libseccomp for the seccomp bindings; busybox-static for the test rootfs; runc and crun, the
 # references (HUSK_RUNTIME=/usr/sbin/runc make test, make bench); hyperfine for the bench; bats,
 # jq and strace for scripted and manual checks; bsdutils for script(1) (a pty for the -t tests); procps, psmisc, iproute2, util-linux, findutils
-# and coreutils for the leak check and for looking at containers (ps, ip netns, nsenter, find).
+# and coreutils for the leak check and for looking at containers (ps, ip netns, nsenter, find);
+# podman, conmon, catatonit (--init), uidmap, netavark and iptables (its bridge check) and
+# containerd for the client suites (make test-clients).
 DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
-	hyperfine util-linux procps psmisc iproute2 findutils coreutils
+	hyperfine util-linux procps psmisc iproute2 findutils coreutils \
+	podman conmon catatonit uidmap netavark iptables containerd
 
-.PHONY: all deps build release checker bundle test test-integration test-conformance bench demo clean install
+.PHONY: all deps build release checker bundle test test-integration test-conformance test-clients \
+	test-podman test-containerd bench demo clean install
 
 all: build
 
@@ -56,6 +60,24 @@ test-integration: build bundle
 
 test-conformance: build bundle
 	HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release --test conformance -- --test-threads=2
+
+# Real clients driving husk and runc side by side (integration/podman/): each check runs against
+# both, one line per check; each suite ends with 'N passed, N failed, N skipped'.
+# The leak check runs after them too: conmon, containerd and its shims name the suites'
+# husk-test-* directories on their command lines, cgroups are under /husk-test-*.
+CLIENTS_BASELINE = target/leak-baseline-clients.txt
+test-clients: build
+	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(CLIENTS_BASELINE)
+	@rc=0; $(MAKE) --no-print-directory test-podman || rc=1; \
+	$(MAKE) --no-print-directory test-containerd || rc=1; \
+	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(CLIENTS_BASELINE) || rc=1; \
+	exit $$rc
+
+test-podman: build
+	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
+
+test-containerd: build
+	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/containerd.sh
 
 bench: build bundle
 	bench/bench.sh $(BUNDLE_DIR)

@@ -10,6 +10,9 @@
 #   - processes whose command line contains husk-test
 #   - cgroups named *husk-test* in any hierarchy under /sys/fs/cgroup
 #   - network namespaces named husk-test*
+# The client suites (integration/podman/) name their stores /tmp/husk-test-{podman,containerd}-*
+# and their cgroup parents /husk-test-*, so a leftover conmon, containerd, shim, mount or cgroup
+# of theirs is caught by the same marker.
 #
 # --snapshot FILE  record what is there now (before the tests) and exit 0, reporting it
 # --baseline FILE  ignore what FILE recorded (left by something that ran before the tests)

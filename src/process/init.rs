@@ -147,7 +147,6 @@ fn setup(a: &InitArgs) -> Result<Never> {
         }
         namespaces::join(a.plan, |_| true)?;
     }
-
     // 2. A new session: the container must not share the caller's controlling terminal.
     nix::unistd::setsid().ctx(|| "setsid".into())?;
 
@@ -182,7 +181,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
             return Ok(());
         }
         channel::expect(a.sock, channel::CGROUP_JOINED)?;
-        // Created only now, so its root is the container's cgroup.
+        // Created only now, so its root is the container's cgroup: created at clone time it
+        // would be rooted at the runtime's cgroup and the container would see /../<id> paths.
         if new_cgroup_ns {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
                 .ctx(|| "creating the cgroup namespace".into())?;

@@ -6,6 +6,7 @@
 //! hostile rootfs can never send a mount (or a mknod, or a write) to the host; the mount is then
 //! made on `/proc/self/fd/N` of the resolved fd, so no path is looked up a second time.
 
+mod copyup;
 pub mod mounts;
 
 use crate::error::{Context, Error, Result};
@@ -487,6 +488,21 @@ impl Setup<'_> {
             _ => Some(opts.data.as_str()),
         };
         let flags = opts.flags & !MsFlags::MS_REMOUNT;
+        // tmpcopyup reads the directory through an fd opened before the tmpfs hides it.
+        let copy_from = if opts.tmpcopyup {
+            if typ != "tmpfs" {
+                return Err(Error::Config(format!(
+                    "{}: tmpcopyup applies to tmpfs mounts only, not {typ:?}",
+                    field()
+                )));
+            }
+            Some(
+                open_in_root(root, dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                    .ctx(|| format!("{}: opening the directory to copy up", field()))?,
+            )
+        } else {
+            None
+        };
         match mount(Some(source), &fd_path(&target), Some(typ), flags, data) {
             Ok(()) => {
                 if let Some((l, MountLabel::Xattr)) = label {
@@ -529,6 +545,12 @@ impl Setup<'_> {
                 .ctx(|| format!("{}: remounting the host's {host}", field()))?;
             }
             Err(e) => return Err(Error::sys(format!("{}: mounting {typ}", field()), e)),
+        }
+        if let Some(from) = copy_from {
+            let to = open_in_root(root, dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                .ctx(|| format!("{}: opening the new tmpfs", field()))?;
+            copyup::copy_dir(from.as_raw_fd(), to.as_raw_fd())
+                .map_err(|e| Error::sys(format!("{}: tmpcopyup", field()), e))?;
         }
         self.apply_propagation(root, dest, &opts, &field)
     }

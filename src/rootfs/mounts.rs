@@ -15,6 +15,7 @@ pub struct Parsed {
     pub data: String,
     pub bind: bool,
     pub recursive_bind: bool,
+    pub tmpcopyup: bool,
 }
 
 /// One option's meaning: (set, clear) flags, or a propagation type, or data.
@@ -25,6 +26,8 @@ enum Opt {
     Data,
     /// Options we know but do not implement yet: an error, never silently dropped.
     Unsupported(&'static str),
+    /// tmpcopyup: fill a new tmpfs with what the directory under it held.
+    CopyUp,
 }
 
 fn classify(o: &str) -> Opt {
@@ -73,7 +76,7 @@ fn classify(o: &str) -> Opt {
         "rslave" => Opt::Propagation(F::MS_SLAVE | F::MS_REC),
         "unbindable" => Opt::Propagation(F::MS_UNBINDABLE),
         "runbindable" => Opt::Propagation(F::MS_UNBINDABLE | F::MS_REC),
-        "tmpcopyup" => Opt::Unsupported("tmpcopyup"),
+        "tmpcopyup" => Opt::CopyUp,
         o if o.starts_with("idmap") || o.starts_with("ridmap") => {
             Opt::Unsupported("idmapped mounts (idmap, ridmap)")
         }
@@ -102,6 +105,7 @@ pub fn parse(options: &[String]) -> Parsed {
         data: String::new(),
         bind: false,
         recursive_bind: false,
+        tmpcopyup: false,
     };
     let mut data = Vec::new();
     for o in options {
@@ -119,6 +123,7 @@ pub fn parse(options: &[String]) -> Parsed {
                 p.bind = true;
                 p.recursive_bind |= rec;
             }
+            Opt::CopyUp => p.tmpcopyup = true,
             Opt::Data | Opt::Unsupported(_) => data.push(o.as_str()),
         }
     }
