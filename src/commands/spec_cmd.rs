@@ -138,6 +138,7 @@ pub fn features(_g: &Global, a: &Args) -> Result<i32> {
         "suid",
         "symfollow",
         "sync",
+        "tmpcopyup",
         "unbindable",
     ];
     let v = serde_json::json!({
