@@ -1,0 +1,204 @@
+#!/bin/bash
+# Run a command inside a small throw-away VM (qemu, TCG: no KVM) whose userland is this
+# machine's own root filesystem, read-only through 9p with a tmpfs overlay on top, and whose
+# kernel is Debian's generic one booted with `cgroup_no_v1=all`: a pure cgroup v2 host, or
+# whatever else --kernel-args ask for (e.g. `security=selinux selinux=1`).
+#
+#   integration/vm/run-in-vm.sh [OPTIONS] -- CMD [ARG...]
+#
+#   --kernel-args "..."  more kernel command line arguments (after the defaults)
+#   --no-cgroup-v2       leave out cgroup_no_v1=all (the guest still mounts cgroup2)
+#   --env NAME=VALUE     set an environment variable for CMD (repeatable)
+#   --timeout SECONDS    kill the VM after this long (default 900, $HUSK_VM_TIMEOUT)
+#   --memory MIB         guest memory (default 2048); --cpus N (default 2)
+#   --cache DIR          kernel cache (default <checkout>/target/vm, $HUSK_VM_CACHE)
+#
+# The checkout this script lives in is shared read-write at the same path, and CMD runs in
+# the current directory (which must be visible in the guest: inside the checkout, or anywhere
+# in the read-only host tree). Everything else the guest writes lands in its tmpfs and is gone
+# when it powers off. The guest's serial console (kernel messages, CMD's stdout and stderr) is
+# this script's stdout; the last line the guest prints is `HUSK-VM-EXIT-STATUS: N`. The exit
+# status is CMD's, 124 when the VM timed out, 125 when the VM could not run CMD at all.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+checkout=$(cd "$here/../.." && pwd)
+
+kargs=""
+cgroup_v2=1
+envs=()
+timeout=${HUSK_VM_TIMEOUT:-900}
+memory=2048
+cpus=2
+cache=${HUSK_VM_CACHE:-$checkout/target/vm}
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' >&2
+	exit 125
+}
+need_arg() { [ $# -ge 2 ] || { echo "$0: $1 needs a value" >&2; exit 125; }; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel-args) need_arg "$@"; kargs="$kargs $2"; shift 2 ;;
+	--no-cgroup-v2) cgroup_v2=0; shift ;;
+	--env)
+		need_arg "$@"
+		case $2 in
+		[A-Za-z_]*=*) envs+=("$2") ;;
+		*) echo "$0: --env wants NAME=VALUE, got '$2'" >&2; exit 125 ;;
+		esac
+		shift 2
+		;;
+	--timeout) need_arg "$@"; timeout=$2; shift 2 ;;
+	--memory) need_arg "$@"; memory=$2; shift 2 ;;
+	--cpus) need_arg "$@"; cpus=$2; shift 2 ;;
+	--cache) need_arg "$@"; cache=$2; shift 2 ;;
+	--) shift; break ;;
+	-h | --help) usage ;;
+	*) echo "$0: unknown option '$1' (the command goes after --)" >&2; exit 125 ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "$0: no command given (run-in-vm.sh [OPTIONS] -- CMD...)" >&2; exit 125; }
+for n in "$timeout" "$memory" "$cpus"; do
+	case $n in '' | *[!0-9]*) echo "$0: --timeout/--memory/--cpus want a number, got '$n'" >&2; exit 125 ;; esac
+done
+for tool in qemu-system-x86_64 busybox modprobe; do
+	command -v "$tool" >/dev/null || { echo "$0: $tool is missing; run make deps" >&2; exit 125; }
+done
+
+kdir=$("$here/fetch-kernel.sh" "$cache") || { echo "$0: fetching the kernel failed" >&2; exit 125; }
+release=$(cat "$kdir/release")
+moddir=$kdir/root/lib/modules/$release
+
+# The run directory is inside the checkout (or the read-only host tree when --cache points
+# elsewhere) so the guest finds it at the same path; the guest writes CMD's status into it
+# when it is in the read-write checkout.
+mkdir -p "$cache"
+run=$(mktemp -d "$cache/run.XXXXXX")
+qemu_pid=""
+cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill -KILL "$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+	fi
+	rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the initramfs: busybox, the modules needed to reach the 9p root, and stage 1 -------------
+ird=$run/initramfs
+mkdir -p "$ird/bin" "$ird/modules" "$ird/proc" "$ird/sys" "$ird/dev" "$ird/newroot" "$ird/lower" "$ird/rw"
+cp "$(command -v busybox)" "$ird/bin/busybox"
+if ! "$ird/bin/busybox" --list >/dev/null 2>&1 || ldd "$ird/bin/busybox" >/dev/null 2>&1; then
+	echo "$0: $(command -v busybox) must be the static busybox (busybox-static)" >&2
+	exit 125
+fi
+: >"$ird/modules.list"
+for m in virtio_pci 9pnet_virtio 9p overlay; do
+	# Built-in modules print "builtin ..." lines; only insmod lines name files to load.
+	modprobe -d "$kdir/root" -S "$release" --show-depends "$m" | while read -r verb path _; do
+		[ "$verb" = insmod ] || continue
+		name=$(basename "$path")
+		if ! grep -qx "$name" "$ird/modules.list"; then
+			cp "$path" "$ird/modules/$name"
+			echo "$name" >>"$ird/modules.list"
+		fi
+	done
+done
+cat >"$ird/init" <<'INIT'
+#!/bin/busybox sh
+# Stage 1 (initramfs): reach the host's root over 9p, put a tmpfs overlay on it, mount the
+# checkout read-write at its own path and hand over to stage 2 (guest-init.sh) in there.
+/bin/busybox --install -s /bin
+export PATH=/bin
+fail() {
+	echo "husk-vm stage 1: $*"
+	echo "HUSK-VM-EXIT-STATUS: 125"
+	poweroff -f
+	sleep 5
+	exit 1
+}
+mount -t proc proc /proc || fail "mount /proc"
+mount -t sysfs sysfs /sys || fail "mount /sys"
+mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
+for m in $(cat /modules.list); do
+	insmod "/modules/$m" || fail "insmod $m"
+done
+for a in $(cat /proc/cmdline); do
+	case $a in
+	husk_vm.checkout=*) checkout=${a#*=} ;;
+	husk_vm.run=*) run=${a#*=} ;;
+	esac
+done
+[ -n "$checkout" ] && [ -n "$run" ] || fail "husk_vm.checkout/husk_vm.run missing from the kernel command line"
+# cache=loose: the host tree is read-only for the guest and the VM is short-lived, so caching
+# lookups and pages is safe and saves most 9p round trips.
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro hostroot /lower ||
+	fail "mount the host root (9p tag hostroot)"
+mount -t tmpfs -o mode=0755 tmpfs /rw || fail "mount the overlay's tmpfs"
+mkdir -p /rw/upper /rw/work
+mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
+	fail "mount the overlay root"
+mkdir -p "/newroot$checkout"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=mmap checkout "/newroot$checkout" ||
+	fail "mount the checkout (9p tag checkout)"
+mount --move /dev /newroot/dev || fail "move /dev"
+umount /proc /sys
+exec switch_root /newroot /bin/bash "$checkout/integration/vm/guest-init.sh" "$run"
+INIT
+chmod 0755 "$ird/init"
+(cd "$ird" && find . | busybox cpio -o -H newc 2>/dev/null) >"$run/initramfs.cpio"
+
+# --- the command --------------------------------------------------------------------------
+{
+	echo "cd $(printf '%q' "$PWD") || exit 125"
+	for e in "${envs[@]+"${envs[@]}"}"; do
+		echo "export $(printf '%q' "$e")"
+	done
+	printf 'exec'
+	printf ' %q' "$@"
+	echo
+} >"$run/cmd.sh"
+
+append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off no_timer_check"
+append="$append rdinit=/init husk_vm.checkout=$checkout husk_vm.run=$run husk_vm.modules=$moddir"
+[ "$cgroup_v2" = 1 ] && append="$append cgroup_no_v1=all"
+append="$append$kargs"
+
+# -nodefaults: no VGA, NIC or floppy to probe; the serial console is the only output.
+qemu-system-x86_64 \
+	-accel tcg,thread=multi -M pc -cpu max -smp "$cpus" -m "$memory" \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-serial stdio \
+	-kernel "$kdir/vmlinux" -initrd "$run/initramfs.cpio" -append "$append" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
+	-virtfs "local,path=$checkout,mount_tag=checkout,security_model=passthrough,multidevs=remap" \
+	</dev/null &
+qemu_pid=$!
+
+# The timeout: a watchdog that kills qemu; `wait` returns when qemu ends either way.
+(
+	sleep "$timeout"
+	echo "run-in-vm: timed out after ${timeout}s; killing the VM" >&2
+	kill -KILL "$qemu_pid" 2>/dev/null
+	touch "$run/timed-out"
+) </dev/null >/dev/null 2>&1 &
+watchdog=$!
+qrc=0
+wait "$qemu_pid" || qrc=$?
+qemu_pid=""
+kill "$watchdog" 2>/dev/null || true
+wait "$watchdog" 2>/dev/null || true
+
+if [ -e "$run/timed-out" ]; then
+	echo "run-in-vm: the VM did not finish within ${timeout}s" >&2
+	exit 124
+fi
+if [ -f "$run/status" ]; then
+	rc=$(cat "$run/status")
+	case $rc in '' | *[!0-9]*) rc=125 ;; esac
+	exit "$rc"
+fi
+echo "run-in-vm: the VM ended (qemu status $qrc) without reporting CMD's status" >&2
+exit 125
