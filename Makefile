@@ -8,11 +8,15 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # libseccomp for the seccomp bindings; busybox-static for the test rootfs; runc and crun, the
 # references (HUSK_RUNTIME=/usr/sbin/runc make test, make bench); hyperfine for the bench; bats,
 # jq and strace for scripted and manual checks; procps, psmisc, iproute2, util-linux, findutils
-# and coreutils for the leak check and for looking at containers (ps, ip netns, nsenter, find).
+# and coreutils for the leak check and for looking at containers (ps, ip netns, nsenter, find);
+# qemu-system-x86 and kmod (depmod/modprobe on the unpacked guest kernel) for the test VM
+# (make test-cgroup2; the kernel itself is fetched into target/vm, not installed), xz-utils and
+# zstd to unpack the kernel image.
 DEB_PACKAGES = build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
-	hyperfine util-linux procps psmisc iproute2 findutils coreutils
+	hyperfine util-linux procps psmisc iproute2 findutils coreutils \
+	qemu-system-x86 kmod xz-utils zstd
 
-.PHONY: all deps build release checker bundle test test-integration test-conformance bench demo clean install
+.PHONY: all deps build release checker bundle test test-integration test-conformance test-cgroup2 vm-kernel bench demo clean install
 
 all: build
 
@@ -53,6 +57,16 @@ test-integration: build bundle
 
 test-conformance: build bundle
 	HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release --test conformance -- --test-threads=2
+
+# The cgroup tests on a pure cgroup v2 host: a qemu VM (TCG, no KVM) booting Debian's kernel with
+# cgroup_no_v1=all over this machine's own root filesystem. Everything is compiled here; the VM
+# runs the release husk and the integration test binary (integration/vm/test-cgroup2.sh).
+VM_CACHE ?= $(CURDIR)/target/vm
+vm-kernel:
+	integration/vm/fetch-kernel.sh $(VM_CACHE) >/dev/null
+
+test-cgroup2: build bundle vm-kernel
+	HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR)
 
 bench: build bundle
 	bench/bench.sh $(BUNDLE_DIR)

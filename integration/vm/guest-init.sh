@@ -45,6 +45,8 @@ if [ -n "$moddir" ] && [ -d "$moddir" ]; then
 	mkdir -p "/lib/modules/$(uname -r)" && mount --bind "$moddir" "/lib/modules/$(uname -r)"
 fi
 ip link set lo up 2>/dev/null
+# One small block device (/dev/ram0) for tests of io limits; the VM has no disk otherwise.
+modprobe brd rd_nr=1 rd_size=4096 2>/dev/null
 
 read -r up _ </proc/uptime
 echo "husk-vm: kernel $(uname -r), up ${up}s, running $(tail -n1 "$run/cmd.sh")"

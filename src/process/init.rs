@@ -54,7 +54,8 @@ pub fn stage1(a: &InitArgs) -> ! {
             become_ns_root()?;
         }
         namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
-        let rest = a.plan.new_flags & !libc::CLONE_NEWUSER;
+        // The cgroup namespace is left to init, once it is in the container's cgroup.
+        let rest = a.plan.new_flags & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP);
         if rest != 0 {
             // SAFETY: unshare with namespace flags only.
             if unsafe { libc::unshare(rest) } != 0 {
@@ -132,6 +133,12 @@ fn setup(a: &InitArgs) -> Result<Never> {
             become_ns_root()?;
         }
         namespaces::join(a.plan, |_| true)?;
+    }
+    // The parent has put us in the container's cgroup (GO): a new cgroup namespace created
+    // now is rooted there, so the container sees its own cgroup as "/" (as runc does).
+    if a.plan.new_flags & libc::CLONE_NEWCGROUP != 0 {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "creating the container's cgroup namespace".into())?;
     }
 
     // 2. A new session: the container must not share the caller's controlling terminal.

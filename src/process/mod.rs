@@ -75,7 +75,13 @@ pub struct Hooks<'a> {
 pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Result<i32> {
     let plan: &Plan = args.plan;
     let two_stage = plan.needs_two_stages();
-    let flags = if two_stage { 0 } else { plan.new_flags as u64 };
+    // A new cgroup namespace is rooted at the cgroup its creator is in, and the parent moves
+    // init into the container's cgroup only after the clone: init unshares it itself, later.
+    let flags = if two_stage {
+        0
+    } else {
+        (plan.new_flags & !libc::CLONE_NEWCGROUP) as u64
+    };
     let child = clone(flags).ctx(|| "cloning the container's init".into())?;
     if child == 0 {
         drop(parent_sock);
