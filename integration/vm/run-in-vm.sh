@@ -7,7 +7,8 @@
 #   integration/vm/run-in-vm.sh [OPTIONS] -- CMD [ARG...]
 #
 #   --kernel-args "..."  more kernel command line arguments (after the defaults)
-#   --no-cgroup-v2       leave out cgroup_no_v1=all (the guest still mounts cgroup2)
+#   --no-cgroup-v2       leave out cgroup_no_v1=all and mount no cgroup filesystem (CMD
+#                        mounts what it wants)
 #   --env NAME=VALUE     set an environment variable for CMD (repeatable)
 #   --timeout SECONDS    kill the VM after this long (default 900, $HUSK_VM_TIMEOUT)
 #   --memory MIB         guest memory (default 2048); --cpus N (default 2)
@@ -75,12 +76,17 @@ moddir=$kdir/root/lib/modules/$release
 # when it is in the read-write checkout.
 mkdir -p "$cache"
 run=$(mktemp -d "$cache/run.XXXXXX")
-qemu_pid=""
+qemu_pid="" watchdog=""
+# Background jobs get process groups of their own (job control), so that cleanup can kill a
+# job with everything it started.
+set -m
 cleanup() {
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill -KILL "$qemu_pid" 2>/dev/null || true
-		wait "$qemu_pid" 2>/dev/null || true
-	fi
+	for job in "$watchdog" "$qemu_pid"; do
+		if [ -n "$job" ] && kill -0 "$job" 2>/dev/null; then
+			kill -KILL -- "-$job" 2>/dev/null || true
+			wait "$job" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$run"
 }
 trap cleanup EXIT
@@ -106,47 +112,10 @@ for m in virtio_pci 9pnet_virtio 9p overlay; do
 		fi
 	done
 done
-cat >"$ird/init" <<'INIT'
-#!/bin/busybox sh
-# Stage 1 (initramfs): reach the host's root over 9p, put a tmpfs overlay on it, mount the
-# checkout read-write at its own path and hand over to stage 2 (guest-init.sh) in there.
-/bin/busybox --install -s /bin
-export PATH=/bin
-fail() {
-	echo "husk-vm stage 1: $*"
-	echo "HUSK-VM-EXIT-STATUS: 125"
-	poweroff -f
-	sleep 5
-	exit 1
-}
-mount -t proc proc /proc || fail "mount /proc"
-mount -t sysfs sysfs /sys || fail "mount /sys"
-mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
-for m in $(cat /modules.list); do
-	insmod "/modules/$m" || fail "insmod $m"
-done
-for a in $(cat /proc/cmdline); do
-	case $a in
-	husk_vm.checkout=*) checkout=${a#*=} ;;
-	husk_vm.run=*) run=${a#*=} ;;
-	esac
-done
-[ -n "$checkout" ] && [ -n "$run" ] || fail "husk_vm.checkout/husk_vm.run missing from the kernel command line"
-# cache=loose: the host tree is read-only for the guest and the VM is short-lived, so caching
-# lookups and pages is safe and saves most 9p round trips.
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro hostroot /lower ||
-	fail "mount the host root (9p tag hostroot)"
-mount -t tmpfs -o mode=0755 tmpfs /rw || fail "mount the overlay's tmpfs"
-mkdir -p /rw/upper /rw/work
-mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
-	fail "mount the overlay root"
-mkdir -p "/newroot$checkout"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=mmap checkout "/newroot$checkout" ||
-	fail "mount the checkout (9p tag checkout)"
-mount --move /dev /newroot/dev || fail "move /dev"
-umount /proc /sys
-exec switch_root /newroot /bin/bash "$checkout/integration/vm/guest-init.sh" "$run"
-INIT
+# brd (a ram disk for io limit tests) is loaded by stage 1 with parameters, not from the list.
+brd=$(modprobe -d "$kdir/root" -S "$release" --show-depends brd 2>/dev/null | awk '$1 == "insmod" { print $2 }' | tail -n1)
+[ -n "$brd" ] && cp "$brd" "$ird/modules/brd.ko"
+cp "$here/initramfs-init.sh" "$ird/init"
 chmod 0755 "$ird/init"
 (cd "$ird" && find . | busybox cpio -o -H newc 2>/dev/null) >"$run/initramfs.cpio"
 
@@ -163,7 +132,12 @@ chmod 0755 "$ird/init"
 
 append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off no_timer_check"
 append="$append rdinit=/init husk_vm.checkout=$checkout husk_vm.run=$run husk_vm.modules=$moddir"
-[ "$cgroup_v2" = 1 ] && append="$append cgroup_no_v1=all"
+append="$append husk_vm.busybox=$(command -v busybox)"
+if [ "$cgroup_v2" = 1 ]; then
+	append="$append cgroup_no_v1=all husk_vm.cgroup=cgroup2"
+else
+	append="$append husk_vm.cgroup=none"
+fi
 append="$append$kargs"
 
 # -nodefaults: no VGA, NIC or floppy to probe; the serial console is the only output.
@@ -181,15 +155,16 @@ qemu_pid=$!
 (
 	sleep "$timeout"
 	echo "run-in-vm: timed out after ${timeout}s; killing the VM" >&2
-	kill -KILL "$qemu_pid" 2>/dev/null
 	touch "$run/timed-out"
+	kill -KILL -- "-$qemu_pid"
 ) </dev/null >/dev/null 2>&1 &
 watchdog=$!
 qrc=0
-wait "$qemu_pid" || qrc=$?
+{ wait "$qemu_pid"; } 2>/dev/null || qrc=$?
 qemu_pid=""
-kill "$watchdog" 2>/dev/null || true
-wait "$watchdog" 2>/dev/null || true
+kill -KILL -- "-$watchdog" 2>/dev/null || true
+{ wait "$watchdog"; } 2>/dev/null || true
+watchdog=""
 
 if [ -e "$run/timed-out" ]; then
 	echo "run-in-vm: the VM did not finish within ${timeout}s" >&2
