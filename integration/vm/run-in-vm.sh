@@ -84,7 +84,7 @@ cleanup() {
 	for job in "$watchdog" "$qemu_pid"; do
 		if [ -n "$job" ] && kill -0 "$job" 2>/dev/null; then
 			kill -KILL -- "-$job" 2>/dev/null || true
-			wait "$job" 2>/dev/null || true
+			{ wait "$job"; } 2>/dev/null || true
 		fi
 	done
 	rm -rf "$run"
@@ -159,11 +159,13 @@ qemu_pid=$!
 	kill -KILL -- "-$qemu_pid"
 ) </dev/null >/dev/null 2>&1 &
 watchdog=$!
+# Not a job to report on: it is killed below once qemu is gone.
+disown "$watchdog"
+set +m
 qrc=0
 { wait "$qemu_pid"; } 2>/dev/null || qrc=$?
 qemu_pid=""
 kill -KILL -- "-$watchdog" 2>/dev/null || true
-{ wait "$watchdog"; } 2>/dev/null || true
 watchdog=""
 
 if [ -e "$run/timed-out" ]; then
