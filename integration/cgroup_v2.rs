@@ -94,8 +94,8 @@ fn wait_frozen(dir: &Path, want: bool) {
 }
 
 /// memory, cpu, pids and io limits are written to the v2 files (values converted as runc does),
-/// the init is in cgroup.procs, the container can be frozen and thawed, and delete removes the
-/// cgroup.
+/// the init is in cgroup.procs, the container can be frozen and thawed, and delete --force
+/// removes the cgroup.
 #[test]
 fn v2_resources_freeze_and_cleanup() {
     if !pure_v2("v2_resources_freeze_and_cleanup") {
@@ -103,7 +103,8 @@ fn v2_resources_freeze_and_cleanup() {
     }
     let env = TestEnv::new("cg2res");
     let id = env.id("c");
-    let mut config = env.config(&sh("sleep 100000", &id));
+    // Two processes, so that killing the container is more than killing its init.
+    let mut config = env.config(&sh("sleep 100000 & sleep 100000", &id));
     let shares: u64 = 1024;
     let mut resources = json!({
         "devices": [{"allow": false, "access": "rwm"}],
@@ -188,10 +189,10 @@ fn v2_resources_freeze_and_cleanup() {
         wait_frozen(&cg, false);
     }
 
-    env.rt(&["kill", &id, "KILL"]).expect_ok();
-    env.wait_status(&id, "stopped");
-    env.rt(&["delete", &id]).expect_ok();
-    assert!(!cg.exists(), "delete left cgroup {}", cg.display());
+    // delete --force of a running container: the runtime freezes the cgroup, kills every
+    // process in it, thaws it and removes it.
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    assert!(!cg.exists(), "delete --force left cgroup {}", cg.display());
     env.assert_nothing_left(&id);
 }
 
