@@ -273,3 +273,54 @@ fn v2_refused_limit_leaves_no_cgroup() {
     let left = cgroups_named(&id);
     assert!(left.is_empty(), "cgroups left: {left:?}");
 }
+
+/// Removes the parent cgroups a test asked for through linux.cgroupsPath (the runtime only
+/// removes the container's own cgroup), deepest first, even when the test fails.
+struct ParentCgroups(Vec<PathBuf>);
+
+impl Drop for ParentCgroups {
+    fn drop(&mut self) {
+        for dir in self.0.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// An absolute cgroupsPath two levels below the root: the controllers are enabled in every
+/// level on the way (else the limits could not be set), and the container's cgroup is where
+/// the path says.
+#[test]
+fn v2_nested_absolute_cgroups_path() {
+    if !pure_v2("v2_nested_absolute_cgroups_path") {
+        return;
+    }
+    let env = TestEnv::new("cg2nest");
+    let id = env.id("c");
+    let top = Path::new(MOUNT).join(&env.name);
+    let _parents = ParentCgroups(vec![top.clone(), top.join("mid")]);
+    let mut config = env.config(&sh("sleep 100000", &id));
+    let path = format!("/{}/mid/{id}", env.name);
+    config["linux"]["cgroupsPath"] = json!(path);
+    config["linux"]["resources"]["memory"] = json!({"limit": 48 << 20});
+    config["linux"]["resources"]["pids"] = json!({"limit": 9});
+    env.write_config(&config);
+    env.create(&id).expect_ok();
+    let pid = env.state(&id)["pid"].as_i64().expect("state has a pid");
+    let cg = cgroup_of(pid);
+    assert_eq!(cg, top.join("mid").join(&id));
+    for dir in [&top, &top.join("mid")] {
+        let enabled = read(dir, "cgroup.subtree_control");
+        for ctrl in ["memory", "pids"] {
+            assert!(
+                enabled.split_whitespace().any(|c| c == ctrl),
+                "{ctrl} not enabled in {}/cgroup.subtree_control: {enabled:?}",
+                dir.display()
+            );
+        }
+    }
+    assert_eq!(read(&cg, "memory.max"), (48u64 << 20).to_string());
+    assert_eq!(read(&cg, "pids.max"), "9");
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    assert!(!cg.exists(), "delete --force left cgroup {}", cg.display());
+    env.assert_nothing_left(&id);
+}

@@ -8,7 +8,7 @@ if [ $# -lt 3 ] || [ $# -gt 4 ]; then
 	echo "usage: $0 HUSK TEST_BINARY BUNDLE_DIR [TEST_FILTER]" >&2
 	exit 2
 fi
-husk=$1 tests=$2 bundle=$3 filter=${4:-cgroup}
+husk=$1 tests=$2 bundle=$3 filter=${4:-cgroup_v2}
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
 t0=$(date +%s)

@@ -42,10 +42,6 @@ mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
 	fail "mount the overlay root"
 n=/newroot
-mkdir -p "$n$checkout"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=mmap checkout "$n$checkout" ||
-	fail "mount the checkout (9p tag checkout)"
-
 mount --move /dev $n/dev || fail "move /dev"
 mkdir -p $n/dev/pts $n/dev/shm $n/dev/mqueue
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts $n/dev/pts || fail "mount devpts"
@@ -56,6 +52,10 @@ mount -t proc proc $n/proc || fail "mount proc"
 mount -t sysfs sysfs $n/sys || fail "mount sysfs"
 mount -t tmpfs -o mode=0755 tmpfs $n/run || fail "mount /run"
 mount -t tmpfs -o mode=1777 tmpfs $n/tmp || fail "mount /tmp"
+# After /tmp and /run: a checkout under them must not be hidden by their tmpfs.
+mkdir -p "$n$checkout"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=mmap checkout "$n$checkout" ||
+	fail "mount the checkout (9p tag checkout)"
 case $cgroup in
 # nsdelegate as systemd mounts it; with cgroup_no_v1=all this is the only hierarchy.
 cgroup2) mount -t cgroup2 -o nsdelegate cgroup2 $n/sys/fs/cgroup || fail "mount cgroup2" ;;

@@ -6,7 +6,7 @@
 # Everything is compiled here on the host (`make build bundle` ran before): the release husk
 # and the integration test binary (cargo test --release --no-run). The VM only runs them
 # (integration/vm/cgroup2-suite.sh): the demo bundle, the tests whose names contain
-# TEST_FILTER (default "cgroup"), and the leak check.
+# TEST_FILTER (default "cgroup_v2"), and the leak check.
 set -euo pipefail
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
 	echo "usage: $0 BUNDLE_DIR [TEST_FILTER]" >&2
@@ -15,7 +15,7 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 checkout=$(cd "$here/../.." && pwd)
 bundle=$(cd "$1" && pwd)
-filter=${2:-cgroup}
+filter=${2:-cgroup_v2}
 cargo=${CARGO:-cargo}
 
 cd "$checkout"
