@@ -5,6 +5,7 @@
 //! target/test-bundle); `make test` builds it and runs the leak check afterwards.
 
 mod bad_input;
+mod cgroup_v2;
 mod cgroups;
 mod cli;
 mod exec;

@@ -62,8 +62,10 @@ pub(super) fn check_v2(rules: &[LinuxDeviceCgroup]) -> Result<()> {
             )));
         }
     }
+    // Debug, not warn: every container on a v2 host has rules (at least the default ones),
+    // and a warning on each create/run would be noise on stderr that runc does not print.
     if !rules.is_empty() {
-        log::warn!(
+        log::debug!(
             "cgroup v2: the device allow-list (linux.resources.devices) is not enforced by the \
              cgroup yet; only the device nodes created in the container are reachable"
         );
