@@ -676,11 +676,23 @@ fn shared_pid_namespace_is_fully_killed() {
         env.create(&id).expect_ok();
         env.rt(&["start", &id]).expect_ok();
         env.wait_file(&child_file);
-        let child: i32 = fs::read_to_string(&child_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        // The shell creates the file before it writes the pid into it: wait for the pid.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let child: i32 = loop {
+            if let Ok(pid) = fs::read_to_string(&child_file)
+                .unwrap_or_default()
+                .trim()
+                .parse()
+            {
+                break pid;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no pid in {}",
+                child_file.display()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
         let start = proc_start(child).expect("the background child runs");
         if how == "delete" {
             env.rt(&["delete", "--force", &id]).expect_ok();

@@ -235,9 +235,17 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         ));
         Ok(both)
     };
+    // Pure cgroup v2: the cgroup exists before clone and init is cloned into it.
+    let clone_into = match &cgroup_cfg {
+        Some(cfg) => cfg.prepare_clone_into()?,
+        None => None,
+    };
+    if clone_into.is_some() {
+        cleanup.cgroup = cgroup_cfg.as_ref().map(|c| c.created());
+    }
     let mut cgroup_made: Option<crate::cgroups_glue::Cgroup> = None;
     let mut enter_cgroup = |pid: i32| -> Result<()> {
-        if let Some(cfg) = &cgroup_cfg {
+        if let (Some(cfg), None) = (&cgroup_cfg, &clone_into) {
             cgroup_made = Some(crate::cgroups_glue::enter(cfg, pid)?);
         }
         Ok(())
@@ -251,9 +259,12 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
             runtime: &mut runtime_hooks,
             enter_cgroup: &mut enter_cgroup,
             state: &state_of,
+            cgroup_fd: clone_into.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
         },
     );
-    cleanup.cgroup = cgroup_made.take();
+    if let Some(made) = cgroup_made.take() {
+        cleanup.cgroup = Some(made);
+    }
     let pid = spawned?;
     drop(child_sock);
     drop(console);

@@ -77,6 +77,8 @@ pub struct Hooks<'a> {
     pub enter_cgroup: &'a mut dyn FnMut(i32) -> Result<()>,
     /// The state JSON (status creating) for a pid, for the seccomp agent.
     pub state: &'a dyn Fn(i32) -> Vec<u8>,
+    /// A cgroup v2 directory to clone the first process straight into.
+    pub cgroup_fd: Option<i32>,
 }
 
 /// Start init. Returns its host pid once it is set up and waiting on the exec fifo. On error
@@ -90,7 +92,7 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
     } else {
         (plan.new_flags & !libc::CLONE_NEWCGROUP) as u64
     };
-    let child = clone(flags).ctx(|| "cloning the container's init".into())?;
+    let child = clone_into(flags, hooks.cgroup_fd).ctx(|| "cloning the container's init".into())?;
     if child == 0 {
         drop(parent_sock);
         if two_stage {
