@@ -298,19 +298,27 @@ pub struct Setup<'a> {
 impl Setup<'_> {
     /// Everything before pivot_root. Returns an fd of the prepared rootfs.
     pub fn prepare(&self) -> Result<OwnedFd> {
-        // Mount events in the container must not reach the host: make every mount a slave
-        // (runc's default) or private, before anything is mounted.
+        // As runc: linux.rootfsPropagation applies to "/" of the new mount namespace before
+        // anything is mounted, exactly as given (plain values act on "/" alone, r-values
+        // recursively); by default every mount becomes a slave, so mount events in the container
+        // never reach the host. "unbindable" cannot go first (the rootfs could not be bound
+        // any more): it is applied to the container's "/" after pivot_root.
         let prop = self
             .spec
             .linux()
             .as_ref()
             .and_then(|l| l.rootfs_propagation().as_deref());
-        let root_prop = match prop {
-            Some(p) if p.contains("private") => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        let root_prop = match prop.and_then(mounts::rootfs_propagation) {
+            Some(f) if !f.contains(MsFlags::MS_UNBINDABLE) => f,
             _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
         };
         mount(NONE, "/", NONE, root_prop, NONE)
-            .ctx(|| "making / a slave mount in the container's mount namespace".into())?;
+            .ctx(|| "linux.rootfsPropagation: setting the propagation of /".into())?;
+        // pivot_root refuses a shared new root or a shared parent of it.
+        let shared = root_prop.contains(MsFlags::MS_SHARED);
+        if shared {
+            make_parent_mount_private(self.rootfs)?;
+        }
         // pivot_root needs the new root to be a mount point.
         mount(
             Some(self.rootfs),
@@ -325,6 +333,10 @@ impl Setup<'_> {
                 self.rootfs.display()
             )
         })?;
+        if shared {
+            mount(NONE, self.rootfs, NONE, MsFlags::MS_PRIVATE, NONE)
+                .ctx(|| "making the rootfs mount private for pivot_root".into())?;
+        }
         let root = nix::fcntl::open(
             self.rootfs,
             nix::fcntl::OFlag::O_PATH
@@ -954,9 +966,13 @@ pub fn pivot_into_rootfs(rootfs: &OwnedFd, no_pivot: bool) -> Result<()> {
 /// After pivot_root: rootfs propagation, readonly and masked paths, the read-only root.
 pub fn finalize(spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
+    // Only "unbindable" is left for now (see Setup::prepare).
     if let Some(p) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
-        let flags = mounts::rootfs_propagation(p).ok_or_else(|| Error::Config(format!("linux.rootfsPropagation {p:?}: unknown propagation (expected shared, slave, private or unbindable, optionally with r)")))?;
-        mount(NONE, "/", NONE, flags, NONE).ctx(|| format!("linux.rootfsPropagation {p:?}"))?;
+        if let Some(flags) =
+            mounts::rootfs_propagation(p).filter(|f| f.contains(MsFlags::MS_UNBINDABLE))
+        {
+            mount(NONE, "/", NONE, flags, NONE).ctx(|| format!("linux.rootfsPropagation {p:?}"))?;
+        }
     }
     for p in linux
         .and_then(|l| l.readonly_paths().as_ref())
@@ -1071,6 +1087,34 @@ fn mask_path(p: &str) -> Result<()> {
         NONE,
     )
     .ctx(|| format!("linux.maskedPaths {p}: binding /dev/null"))
+}
+
+/// Make the mount that holds `path` private (runc's rootfsParentMountPrivate): with a shared
+/// "/", pivot_root would refuse the new root.
+fn make_parent_mount_private(path: &Path) -> Result<()> {
+    let data =
+        std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "reading mountinfo".into())?;
+    let mut best: Option<PathBuf> = None;
+    for line in data.lines() {
+        let Some(mp) = line.split(' ').nth(4) else {
+            continue;
+        };
+        let mp = PathBuf::from(unescape(mp));
+        if path.starts_with(&mp)
+            && best
+                .as_ref()
+                .is_none_or(|b| mp.as_os_str().len() > b.as_os_str().len())
+        {
+            best = Some(mp);
+        }
+    }
+    let mp = best.unwrap_or_else(|| PathBuf::from("/"));
+    mount(NONE, &mp, NONE, MsFlags::MS_PRIVATE, NONE).ctx(|| {
+        format!(
+            "making {} (the mount holding the rootfs) private",
+            mp.display()
+        )
+    })
 }
 
 pub struct HostCgroupMount {

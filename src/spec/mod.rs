@@ -189,6 +189,11 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
                 check_sysctl(key, &has_ns)?;
             }
         }
+        if let Some(p) = l.rootfs_propagation().as_deref() {
+            if crate::rootfs::mounts::rootfs_propagation(p).is_none() {
+                return Err(cfg(format!("linux.rootfsPropagation {p:?}: unknown propagation (expected shared, slave, private or unbindable, optionally with r)")));
+            }
+        }
         if let Some(p) = l.cgroups_path() {
             if p.components().any(|c| c == std::path::Component::ParentDir) {
                 return Err(cfg(format!(
