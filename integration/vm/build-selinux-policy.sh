@@ -24,7 +24,14 @@ fi
 mkdir -p "$1"
 root=$(cd "$1" && pwd)
 
-policy() { ls "$root"/etc/selinux/default/policy/policy.* 2>/dev/null | sort -V | tail -n1; }
+# The newest binary policy under ROOT, or nothing.
+policy() {
+	local f last=""
+	for f in "$root"/etc/selinux/default/policy/policy.*; do
+		[ -f "$f" ] && last=$f
+	done
+	echo "$last"
+}
 
 p=$(policy)
 if [ -n "$p" ] && [ "$p" -nt "$mods/base.pp.bz2" ]; then
@@ -41,7 +48,7 @@ args=()
 while read -r m; do
 	[ -n "$m" ] && args+=(-i "$mods/$m.pp.bz2")
 done <"$mods/.modules"
-echo "building the SELinux policy (${#args[@]} arguments) into $root" >&2
+echo "building the SELinux policy ($((${#args[@]} / 2)) modules) into $root" >&2
 # "user sddm not in password file" and the like: the policy names users this host lacks.
 semodule -p "$root" -s default -n -X 100 "${args[@]}" 2>&1 | grep -v 'not in password file' >&2 || true
 p=$(policy)
