@@ -188,51 +188,65 @@ fn selinux_no_label_keeps_the_runtimes_label() {
 /// (c) linux.mountLabel is the context of the container's own mounts that take one: the tmpfs
 /// mounts show `context="LABEL"` in the container's mountinfo and their root carries the label,
 /// as does devpts; mqueue (which refuses context=) gets it as an xattr on its root. proc and
-/// sysfs keep the labels the policy gives them.
+/// sysfs keep the labels the policy gives them. Also with a user namespace, whose mounts the
+/// kernel lets take context= only for some filesystems (tmpfs, devpts among them).
 #[test]
 fn selinux_mount_label_labels_the_container_mounts() {
     if !selinux_ready("selinux_mount_label_labels_the_container_mounts") {
         return;
     }
     let env = TestEnv::new("selmnt");
-    let id = env.id("c");
-    let out = env.share().join("mountinfo");
-    let script = format!(
-        "cat /proc/self/mountinfo > {o}.tmp && mv {o}.tmp {o} && sleep 100000",
-        o = out.display()
-    );
-    let mut c = env.config(&sh(&script, &id));
-    c["linux"]["mountLabel"] = json!(MOUNT_LABEL);
-    env.write_config(&c);
-    env.rt(&["run", "-d", "--bundle", env.bundle.to_str().unwrap(), &id])
-        .expect_ok();
-    env.wait_file(&out);
-    let mountinfo = fs::read_to_string(&out).unwrap();
-    let context = format!("context=\"{MOUNT_LABEL}\"");
-    for target in ["/dev", "/dev/shm", "/tmp", "/dev/pts"] {
-        let line = mountinfo
-            .lines()
-            .find(|l| l.split(' ').nth(4) == Some(target))
-            .unwrap_or_else(|| panic!("no mount at {target} in:\n{mountinfo}"));
-        assert!(line.contains(&context), "{target}: no {context}: {line}");
-    }
-    for target in ["/proc", "/sys"] {
-        let line = mountinfo
-            .lines()
-            .find(|l| l.split(' ').nth(4) == Some(target))
-            .unwrap_or_else(|| panic!("no mount at {target} in:\n{mountinfo}"));
-        assert!(!line.contains("context="), "{target} got a context: {line}");
-    }
-    let root = format!("/proc/{}/root", init_pid(&env, &id));
-    for target in ["dev", "dev/shm", "tmp", "dev/pts", "dev/mqueue"] {
-        assert_eq!(
-            file_label(&Path::new(&root).join(target)),
-            MOUNT_LABEL,
-            "label of the container's /{target}"
+    for userns in [false, true] {
+        let id = env.id(if userns { "userns" } else { "plain" });
+        let out = env.share().join(format!("{id}.mountinfo"));
+        let script = format!(
+            "cat /proc/self/mountinfo > {o}.tmp && mv {o}.tmp {o} && sleep 100000",
+            o = out.display()
         );
+        let mut c = env.config(&sh(&script, &id));
+        c["linux"]["mountLabel"] = json!(MOUNT_LABEL);
+        if userns {
+            with_userns(&mut c);
+        }
+        env.write_config(&c);
+        env.rt(&["run", "-d", "--bundle", env.bundle.to_str().unwrap(), &id])
+            .expect_ok();
+        env.wait_file(&out);
+        let mountinfo = fs::read_to_string(&out).unwrap();
+        let line_of = |target: &str| {
+            mountinfo
+                .lines()
+                .find(|l| l.split(' ').nth(4) == Some(target))
+                .unwrap_or_else(|| panic!("userns={userns}: no mount at {target} in:\n{mountinfo}"))
+                .to_string()
+        };
+        // The kernel quotes the context in mount options when it has a comma (the categories).
+        let context = format!("context=\"{MOUNT_LABEL}\"");
+        for target in ["/dev", "/dev/shm", "/tmp", "/dev/pts"] {
+            let line = line_of(target);
+            assert!(
+                line.contains(&context),
+                "userns={userns}: {target}: no {context}: {line}"
+            );
+        }
+        for target in ["/proc", "/sys"] {
+            let line = line_of(target);
+            assert!(
+                !line.contains("context="),
+                "userns={userns}: {target} got a context: {line}"
+            );
+        }
+        let root = format!("/proc/{}/root", init_pid(&env, &id));
+        for target in ["dev", "dev/shm", "tmp", "dev/pts", "dev/mqueue"] {
+            assert_eq!(
+                file_label(&Path::new(&root).join(target)),
+                MOUNT_LABEL,
+                "userns={userns}: label of the container's /{target}"
+            );
+        }
+        env.rt(&["delete", "--force", &id]).expect_ok();
+        env.assert_nothing_left(&id);
     }
-    env.rt(&["delete", "--force", &id]).expect_ok();
-    env.assert_nothing_left(&id);
 }
 
 /// (d) A label the loaded policy does not define fails `create` before anything exists, with
