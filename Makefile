@@ -13,14 +13,20 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # netavark and iptables (its bridge check) and containerd for the client suites (make
 # test-clients); qemu-system-x86 and kmod (depmod/modprobe on the unpacked guest kernel) for the
 # test VM (make test-cgroup2; the kernel itself is fetched into target/vm, not installed), xz-utils
-# and zstd to unpack the kernel image.
+# and zstd to unpack the kernel image; selinux-policy-default (the policy modules), policycoreutils
+# (semodule, which builds them into a policy under target/selinux-root) and selinux-utils
+# (getenforce) for the SELinux VM (make test-selinux). Installing them leaves SELinux off on a
+# kernel that does not have it active: the package builds its own store under /etc/selinux and
+# /var/lib/selinux, which nothing here uses, and loads nothing.
 DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
 	hyperfine util-linux procps psmisc iproute2 findutils coreutils \
 	podman conmon catatonit uidmap netavark iptables containerd \
-	qemu-system-x86 kmod xz-utils zstd
+	qemu-system-x86 kmod xz-utils zstd \
+	selinux-policy-default policycoreutils selinux-utils
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients \
-	test-host test-podman test-containerd test-cgroup2 vm-kernel bench demo clean install
+	test-host test-podman test-containerd test-cgroup2 test-selinux vm-kernel selinux-policy bench \
+	demo clean install
 
 all: build
 
@@ -55,11 +61,13 @@ bundle:
 LEAK_BASELINE = target/leak-baseline.txt
 
 # Everything CI runs (.ci/run is `make deps` then `make test`): the host suites, the real clients,
-# and the cgroup suite again on a pure cgroup v2 host. Every suite runs even when one fails.
+# the cgroup suite again on a pure cgroup v2 host and the SELinux suite on a kernel with SELinux
+# on. Every suite runs even when one fails.
 test: build bundle
 	@rc=0; $(MAKE) --no-print-directory test-host || rc=1; \
 	$(MAKE) --no-print-directory test-clients || rc=1; \
 	$(MAKE) --no-print-directory test-cgroup2 || rc=1; \
+	$(MAKE) --no-print-directory test-selinux || rc=1; \
 	exit $$rc
 
 # Unit, integration and conformance tests on this host, then the leak check.
@@ -105,6 +113,18 @@ vm-kernel:
 
 test-cgroup2: build bundle vm-kernel
 	HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR) $(CGROUP2_TESTS)
+
+# The SELinux tests (integration/selinux.rs; skipped on this host, which has no SELinux) in a VM
+# booted with security=selinux: Debian's default policy, built on the host into a store rooted at
+# SELINUX_ROOT (the host's /etc/selinux is not used), loaded in permissive mode in the guest.
+# SELINUX_TESTS picks the integration tests by name.
+SELINUX_ROOT ?= $(CURDIR)/target/selinux-root
+SELINUX_TESTS ?= selinux
+selinux-policy:
+	integration/vm/build-selinux-policy.sh $(SELINUX_ROOT) >/dev/null
+
+test-selinux: build bundle vm-kernel
+	HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-selinux.sh $(BUNDLE_DIR) $(SELINUX_ROOT) $(SELINUX_TESTS)
 
 bench: build bundle
 	bench/bench.sh $(BUNDLE_DIR)

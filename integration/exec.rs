@@ -485,7 +485,8 @@ fn freezer_state_file(pid: i32) -> Option<std::path::PathBuf> {
                     .join("freezer.state"),
             );
         }
-        if ctrl.is_empty() && Path::new("/sys/fs/cgroup/cgroup.freeze").exists() {
+        // The root cgroup has no cgroup.freeze of its own: cgroup.controllers says v2.
+        if ctrl.is_empty() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
             return Some(
                 Path::new("/sys/fs/cgroup")
                     .join(path.trim_start_matches('/'))

@@ -13,4 +13,5 @@ mod hooks;
 mod lifecycle;
 mod run;
 mod security;
+mod selinux;
 mod support;

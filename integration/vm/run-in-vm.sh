@@ -2,7 +2,7 @@
 # Run a command inside a small throw-away VM (qemu, TCG: no KVM) whose userland is this
 # machine's own root filesystem, read-only through 9p with a tmpfs overlay on top, and whose
 # kernel is Debian's generic one booted with `cgroup_no_v1=all`: a pure cgroup v2 host, or
-# whatever else --kernel-args ask for (e.g. `security=selinux selinux=1`).
+# whatever else --kernel-args ask for (e.g. `security=selinux enforcing=0`).
 #
 #   integration/vm/run-in-vm.sh [OPTIONS] -- CMD [ARG...]
 #
@@ -67,6 +67,9 @@ for tool in qemu-system-x86_64 busybox modprobe; do
 	command -v "$tool" >/dev/null || { echo "$0: $tool is missing; run make deps" >&2; exit 125; }
 done
 
+# Absolute: the guest finds the run directory inside it by its path.
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
 kdir=$("$here/fetch-kernel.sh" "$cache") || { echo "$0: fetching the kernel failed" >&2; exit 125; }
 release=$(cat "$kdir/release")
 moddir=$kdir/root/lib/modules/$release

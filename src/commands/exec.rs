@@ -89,6 +89,13 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let env = merge_env(process.env().as_deref().unwrap_or(&[]));
     let manager = crate::cgroups_glue::manager(&c);
     let cgroup_dir = cgroup_target(&c, manager.as_ref(), a.value("cgroup"))?;
+    // The SELinux label (checked by validate): the process writes it to its attr files through
+    // the runtime's procfs, opened here, never through the container's /proc (CVE-2025-52881).
+    let selinux_label = process.selinux_label().as_deref().filter(|l| !l.is_empty());
+    let host_proc = match selinux_label {
+        Some(_) => Some(crate::rootfs::ProcFs::open("/proc")?),
+        None => None,
+    };
 
     // The terminal: to the caller's socket, or to us for relaying.
     let (console, relay) = match (&console_socket, terminal) {
@@ -116,6 +123,8 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         seccomp: seccomp.as_ref(),
         preserved_fds,
         env: &env,
+        selinux_label,
+        host_proc: host_proc.as_ref(),
     };
     let (child, in_cgroup) = spawn_stage(cgroup_dir.as_ref())?;
     if child == 0 {
@@ -449,10 +458,15 @@ fn validate(p: &Process, a: &Args) -> Result<()> {
     if args.is_empty() || args[0].is_empty() {
         return Err(Error::Config(format!("{src}: args must not be empty")));
     }
-    if p.selinux_label().as_deref().is_some_and(|l| !l.is_empty()) && !selinux_enabled() {
-        return Err(Error::Config(
-            "--process-label: a SELinux label is specified, but SELinux is not enabled on this host".into(),
-        ));
+    if let Some(l) = p.selinux_label().as_deref().filter(|l| !l.is_empty()) {
+        let field = if a.value("process-label").is_some_and(|s| !s.is_empty()) {
+            "--process-label"
+        } else if src == "process" {
+            "--process: process.selinuxLabel"
+        } else {
+            "process.selinuxLabel"
+        };
+        crate::security::selinux::check_process_label(field, l)?;
     }
     if let Some(ap) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
         if apparmor_enabled() {
@@ -463,10 +477,6 @@ fn validate(p: &Process, a: &Args) -> Result<()> {
         log::debug!("--apparmor {ap:?}: AppArmor is not enabled on this host; profile ignored");
     }
     Ok(())
-}
-
-fn selinux_enabled() -> bool {
-    Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 fn apparmor_enabled() -> bool {

@@ -30,6 +30,12 @@ pub struct ExecArgs<'a> {
     pub preserved_fds: i32,
     /// The final environment (HOME is added inside, from the container's /etc/passwd).
     pub env: &'a [String],
+    /// The SELinux label of the program and of its session keyring (SELinux is enabled and
+    /// the label valid in the policy: the runtime checked).
+    pub selinux_label: Option<&'a str>,
+    /// The runtime's procfs (the host's /proc), set with a label: the attr files are written
+    /// through it, whatever the container's /proc is.
+    pub host_proc: Option<&'a crate::rootfs::ProcFs>,
 }
 
 /// The first child: wait until the runtime put us in the container's cgroup, join the
@@ -84,6 +90,15 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     init::set_pdeathsig(libc::SIGKILL);
     // A session of its own: the caller's controlling terminal is not the container's.
     nix::unistd::setsid().ctx(|| "exec: setsid".into())?;
+    // The label: attr/exec is opened now, written just before the program; the new session
+    // keyring gets the label too (as the container's init does, and runc's exec).
+    let exec_label = match (a.selinux_label, a.host_proc) {
+        (Some(l), Some(proc)) => {
+            crate::security::selinux::set_keycreate(proc, l)?;
+            Some((crate::security::selinux::open_exec(proc, l)?, l))
+        }
+        _ => None,
+    };
     init::join_session_keyring();
 
     // The terminal, from the container's devpts: we are in its mount namespace, whose root is
@@ -135,6 +150,9 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     let envp = init::cstrings(&env)?;
 
     a.caps.apply()?;
+    if let Some((fd, l)) = &exec_label {
+        crate::security::selinux::set_exec(fd, l)?;
+    }
     if nnp {
         // SAFETY: prctl with integer arguments.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {

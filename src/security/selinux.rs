@@ -30,10 +30,49 @@ fn selinuxfs_mount() -> Option<PathBuf> {
     })
 }
 
-/// SELinux is enabled when selinuxfs is mounted and has its `enforce` file (enforcing or
-/// permissive alike: labels are applied in both modes).
-pub fn enabled() -> bool {
-    selinuxfs_mount().is_some_and(|m| m.join("enforce").is_file())
+/// The selinuxfs mount when SELinux is enabled: mounted and with its `enforce` file (enforcing
+/// or permissive alike: labels are applied in both modes).
+fn active_selinuxfs() -> Option<PathBuf> {
+    selinuxfs_mount().filter(|m| m.join("enforce").is_file())
+}
+
+/// Refuse a label the loaded policy does not define, before anything is created: otherwise
+/// the kernel would only refuse it in the container's init (attr/exec, or the mount's
+/// context=), after namespaces, mounts and cgroups exist. selinuxfs's `context` file answers
+/// that, as libselinux's security_check_context asks it: a write of a context the policy does
+/// not know fails with EINVAL. A policy that denies the runtime this question (EACCES) leaves
+/// the check to the kernel at the real write.
+fn check_in_policy(selinuxfs: &Path, field: &str, l: &str) -> Result<()> {
+    let file = selinuxfs.join("context");
+    let r = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .and_then(|mut f| std::io::Write::write(&mut f, l.as_bytes()));
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(Error::Config(format!(
+            "{field} {l:?}: not a valid SELinux context in the loaded policy (user, role, type or level unknown to it)"
+        ))),
+        Err(e) => {
+            log::debug!(
+                "{field} {l:?}: cannot check it against the policy ({}: {e}); the kernel checks it when it is applied",
+                file.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The checks of a process label given to `exec` (--process-label, or process.selinuxLabel
+/// of --process or of the container's config): SELinux must be enabled and the label valid.
+pub fn check_process_label(field: &str, l: &str) -> Result<()> {
+    let Some(fs) = active_selinuxfs() else {
+        return Err(Error::Config(format!(
+            "{field} {l:?}: a SELinux label is specified, but SELinux is not enabled on this host (selinuxfs is not mounted)"
+        )));
+    };
+    check_label(field, l)?;
+    check_in_policy(&fs, field, l)
 }
 
 /// The labels asked for, checked in the runtime before the container's init is cloned.
@@ -60,21 +99,25 @@ impl Labels {
         if process.is_none() && mount.is_none() {
             return Ok(Labels::default());
         }
-        let on = enabled();
+        let fs = active_selinuxfs();
         if let Some(l) = &process {
-            if !on {
+            let Some(fs) = &fs else {
                 return Err(Error::Config(format!(
                     "process.selinuxLabel {l:?}: SELinux is not enabled on this host (selinuxfs is not mounted); remove the label or enable SELinux"
                 )));
-            }
+            };
             check_label("process.selinuxLabel", l)?;
+            check_in_policy(fs, "process.selinuxLabel", l)?;
         }
         if let Some(l) = &mount {
             check_label("linux.mountLabel", l)?;
+            if let Some(fs) = &fs {
+                check_in_policy(fs, "linux.mountLabel", l)?;
+            }
         }
         Ok(Labels {
             process,
-            mount: mount.filter(|_| on),
+            mount: mount.filter(|_| fs.is_some()),
         })
     }
 }
