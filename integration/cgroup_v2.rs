@@ -1,7 +1,8 @@
 //! Pure cgroup v2 hosts: the limits of linux.resources land in the v2 files, a container can be
 //! frozen through cgroup.freeze, its cgroup namespace shows its own cgroup2 tree, the device
-//! rules are enforced (an eBPF program on the cgroup), and delete removes the cgroup. This host (hybrid) skips them with a message; `make test-cgroup2` runs
-//! them in a VM booted with `cgroup_no_v1=all` (integration/vm/run-in-vm.sh).
+//! rules are enforced (an eBPF program on the cgroup), and delete removes the cgroup. This host
+//! (hybrid) skips them with a message; `make test-cgroup2` runs them in a VM booted with
+//! `cgroup_no_v1=all` (integration/vm/run-in-vm.sh).
 //!
 //! The container's cgroup is found from its init's /proc/PID/cgroup, so the checks hold for any
 //! runtime (HUSK_RUNTIME=/usr/sbin/runc too), whatever cgroup path it picks.

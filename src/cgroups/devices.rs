@@ -80,7 +80,8 @@ pub fn default_allowed_devices() -> Vec<LinuxDeviceCgroup> {
 /// The resources to apply at create time, with the device rules runc would use: the
 /// config's `linux.resources.devices`, then the default allow-list, then an "rwm" allow
 /// rule for every device in `linux.devices`. (The v1 driver puts a "deny all" before
-/// the whole list, so a config without device rules gets only the defaults.)
+/// the whole list and the v2 eBPF filter denies what no rule allows, so a config without
+/// device rules gets only the defaults.)
 pub fn with_default_devices(r: &LinuxResources, linux_devices: &[LinuxDevice]) -> LinuxResources {
     let mut out = r.clone();
     let mut rules: Vec<LinuxDeviceCgroup> = r.devices().clone().unwrap_or_default();
