@@ -797,7 +797,11 @@ fn shared_pid_namespace_is_fully_killed() {
     for (suffix, how) in [("del", "delete"), ("all", "kill-all")] {
         let id = env.id(suffix);
         let child_file = share.join(format!("child-{suffix}"));
-        let script = format!("sleep 100000 & echo $! > {}; wait", child_file.display());
+        // Written whole, then renamed: wait_file must not see it empty.
+        let script = format!(
+            "sleep 100000 & echo $! > {0}.tmp; mv {0}.tmp {0}; wait",
+            child_file.display()
+        );
         let mut c = env.config(&sh(&script, &id));
         c["linux"]["namespaces"] = json!([
             {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}

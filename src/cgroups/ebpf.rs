@@ -78,7 +78,7 @@ struct Rule {
 
 /// A major or minor number: negative (or absent) is the wildcard; above u32::MAX is refused
 /// (as runc); a number no device can have (above i32::MAX, while the kernel's majors have 12
-/// bits and minors 20) gives `Err(None)`: the rule can never match.
+/// bits and minors 20) gives `Ok(Err(()))`: the rule can never match.
 fn number(v: Option<i64>, field: &str) -> Result<std::result::Result<Option<i32>, ()>> {
     match v {
         None => Ok(Ok(None)),
