@@ -104,15 +104,16 @@ test-containerd: build
 # The cgroup tests on a pure cgroup v2 host: a qemu VM (TCG, no KVM) booting Debian's kernel with
 # cgroup_no_v1=all over this machine's own root filesystem. Everything is compiled here; the VM
 # runs the release husk and the integration test binary (integration/vm/test-cgroup2.sh).
-# CGROUP2_TESTS picks the integration tests by name (integration/cgroups.rs reads v1 files, so
-# it is not in the default yet).
+# CGROUP2_TESTS picks the integration tests by name: space-separated filters, a test runs when
+# its name contains any (default: integration/cgroup_v2.rs and integration/cgroups.rs, which
+# reads the v2 files on a pure v2 host).
 VM_CACHE ?= $(CURDIR)/target/vm
-CGROUP2_TESTS ?= cgroup_v2
+CGROUP2_TESTS ?= cgroup_v2 cgroups::
 vm-kernel:
 	integration/vm/fetch-kernel.sh $(VM_CACHE) >/dev/null
 
 test-cgroup2: build bundle vm-kernel
-	HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR) $(CGROUP2_TESTS)
+	HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR) "$(CGROUP2_TESTS)"
 
 # The SELinux tests (integration/selinux.rs; skipped on this host, which has no SELinux) in a VM
 # booted with security=selinux: Debian's default policy, built on the host into a store rooted at

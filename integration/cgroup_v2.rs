@@ -1,7 +1,8 @@
 //! Pure cgroup v2 hosts: the limits of linux.resources land in the v2 files, a container can be
-//! frozen through cgroup.freeze, its cgroup namespace shows its own cgroup2 tree, and delete
-//! removes the cgroup. This host (hybrid) skips them with a message; `make test-cgroup2` runs
-//! them in a VM booted with `cgroup_no_v1=all` (integration/vm/run-in-vm.sh).
+//! frozen through cgroup.freeze, its cgroup namespace shows its own cgroup2 tree, the device
+//! rules are enforced (an eBPF program on the cgroup), and delete removes the cgroup. This host
+//! (hybrid) skips them with a message; `make test-cgroup2` runs them in a VM booted with
+//! `cgroup_no_v1=all` (integration/vm/run-in-vm.sh).
 //!
 //! The container's cgroup is found from its init's /proc/PID/cgroup, so the checks hold for any
 //! runtime (HUSK_RUNTIME=/usr/sbin/runc too), whatever cgroup path it picks.
@@ -323,4 +324,143 @@ fn v2_nested_absolute_cgroups_path() {
     env.rt(&["delete", "--force", &id]).expect_ok();
     assert!(!cg.exists(), "delete --force left cgroup {}", cg.display());
     env.assert_nothing_left(&id);
+}
+
+/// Runs `script` in a container with `devices` as linux.resources.devices and CAP_MKNOD (so
+/// it can make device nodes in its /dev tmpfs), and returns what the script wrote to its
+/// output file.
+fn run_with_devices(env: &TestEnv, id: &str, devices: serde_json::Value, script: &str) -> String {
+    let out = env.share().join("out");
+    let full = format!(
+        "{{ {script}; }} > {out}.tmp 2>&1; mv {out}.tmp {out}",
+        out = out.display()
+    );
+    let mut config = env.config(&sh(&full, id));
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_MKNOD"));
+    }
+    config["linux"]["resources"]["devices"] = devices;
+    env.write_config(&config);
+    let run = env.rt(&["run", "--bundle", env.bundle.to_str().unwrap(), id]);
+    let text = fs::read_to_string(&out).unwrap_or_default();
+    assert!(run.ok(), "{run:?}\ncontainer output: {text}");
+    env.assert_nothing_left(id);
+    text
+}
+
+/// Shell lines that try `what` on device node `node` ("r": open for reading, "w": for
+/// writing) and print "NODE:what:ok" or "NODE:what:no" (after the error, which says why).
+fn try_open(node: &str, what: &str) -> String {
+    let cmd = if what == "r" {
+        format!("head -c 0 {node}")
+    } else {
+        format!("(: >> {node})")
+    };
+    format!("if {cmd}; then echo {node}:{what}:ok; else echo {node}:{what}:no; fi")
+}
+
+#[track_caller]
+fn assert_line(text: &str, want: &str) {
+    assert!(
+        text.lines().any(|l| l == want),
+        "no line {want:?} in:\n{text}"
+    );
+}
+
+/// Cgroup v2 has no devices files: the rules of linux.resources.devices are an eBPF program
+/// on the cgroup. A device allowed by a config rule opens; a deny rule after it refuses
+/// writes (last match wins) with EPERM; /dev/null (the default allow-list) works; a device
+/// no rule allows cannot be opened although the container could mknod it.
+#[test]
+fn v2_device_rules_are_enforced() {
+    if !pure_v2("v2_device_rules_are_enforced") {
+        return;
+    }
+    let Some(dev) = some_block_device() else {
+        println!("skipped v2_device_rules_are_enforced: no block device on this host");
+        return;
+    };
+    let (major, minor) = dev.split_once(':').unwrap();
+    let (major, minor): (i64, i64) = (major.parse().unwrap(), minor.parse().unwrap());
+    // A block device number no rule allows, that need not exist (the cgroup refuses the
+    // open before the driver is looked up: EPERM, not ENXIO).
+    let other = if major == 7 { 8 } else { 7 };
+    let env = TestEnv::new("cg2dev");
+    let id = env.id("c");
+    let script = [
+        format!("mknod /dev/husk-blk b {major} {minor}"),
+        format!("mknod /dev/husk-other b {other} 0"),
+        try_open("/dev/husk-blk", "r"),
+        try_open("/dev/husk-blk", "w"),
+        try_open("/dev/husk-other", "r"),
+        try_open("/dev/null", "r"),
+        try_open("/dev/null", "w"),
+    ]
+    .join("; ");
+    let text = run_with_devices(
+        &env,
+        &id,
+        json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "b", "major": major, "minor": minor, "access": "rw"},
+            {"allow": false, "type": "b", "major": major, "minor": minor, "access": "w"}
+        ]),
+        &script,
+    );
+    assert_line(&text, "/dev/husk-blk:r:ok");
+    assert_line(&text, "/dev/husk-blk:w:no");
+    assert_line(&text, "/dev/husk-other:r:no");
+    assert_line(&text, "/dev/null:r:ok");
+    assert_line(&text, "/dev/null:w:ok");
+    let eperm = text
+        .lines()
+        .filter(|l| l.contains("Operation not permitted"))
+        .count();
+    assert_eq!(eperm, 2, "both refusals are EPERM:\n{text}");
+}
+
+/// The default rules (deny all, then runc's allow-list): mknod of any device works, opening
+/// one outside the list does not; the standard devices work. (The refused devices are ones
+/// whose drivers would not say EPERM themselves: a loop device, /dev/fuse.)
+#[test]
+fn v2_default_devices_only() {
+    if !pure_v2("v2_default_devices_only") {
+        return;
+    }
+    let env = TestEnv::new("cg2defdev");
+    let id = env.id("c");
+    let script = [
+        "mknod /dev/husk-loop b 7 0 && echo mknod:ok".to_string(),
+        "mknod /dev/husk-fuse c 10 229 && echo mknod:ok".to_string(),
+        try_open("/dev/husk-loop", "r"),
+        try_open("/dev/husk-fuse", "r"),
+        try_open("/dev/null", "w"),
+        try_open("/dev/zero", "r"),
+        try_open("/dev/urandom", "r"),
+    ]
+    .join("; ");
+    let text = run_with_devices(
+        &env,
+        &id,
+        json!([{"allow": false, "access": "rwm"}]),
+        &script,
+    );
+    assert_eq!(
+        text.lines().filter(|l| *l == "mknod:ok").count(),
+        2,
+        "{text}"
+    );
+    assert_line(&text, "/dev/husk-loop:r:no");
+    assert_line(&text, "/dev/husk-fuse:r:no");
+    assert_line(&text, "/dev/null:w:ok");
+    assert_line(&text, "/dev/zero:r:ok");
+    assert_line(&text, "/dev/urandom:r:ok");
+    let eperm = text
+        .lines()
+        .filter(|l| l.contains("Operation not permitted"))
+        .count();
+    assert_eq!(eperm, 2, "both refusals are EPERM:\n{text}");
 }

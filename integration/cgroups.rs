@@ -3,6 +3,10 @@
 //! `pause`/`resume`, `ps`, `events`, enforced pids and memory limits, killing every process of
 //! a container, and bad values that must leave nothing behind. Every cgroup the tests make is
 //! named after a husk-test id, so the leak check finds any left behind.
+//!
+//! The same tests run on this hybrid host (v1 files) and on a pure cgroup v2 host (`make
+//! test-cgroup2`, in a VM): there they read the v2 files (memory.max, memory.swap.max,
+//! cpu.max, cpu.weight, io.max, cgroup.events, memory.events...), with runc's conversions.
 
 use crate::support::*;
 use serde_json::{json, Value};
@@ -14,9 +18,64 @@ use std::time::{Duration, Instant};
 
 const MIB: i64 = 1 << 20;
 
+/// True on a pure cgroup v2 host: no cgroup v1 hierarchy is mounted.
+fn v2() -> bool {
+    static V2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *V2.get_or_init(|| {
+        let mi = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let v1 = mi.lines().any(|l| {
+            l.split_once(" - ")
+                .is_some_and(|(_, post)| post.starts_with("cgroup "))
+        });
+        let v2 = mi.lines().any(|l| {
+            l.split_once(" - ")
+                .is_some_and(|(_, post)| post.starts_with("cgroup2 "))
+        });
+        v2 && !v1
+    })
+}
+
+/// runc's cpu.shares -> cpu.weight conversion (cgroup v2).
+fn weight(shares: u64) -> String {
+    (1 + ((shares - 2) * 9999) / 262142).to_string()
+}
+
+/// Check a limit in the file this host has: `v1` (controller, file, value) on a v1/hybrid
+/// host, `v2` (file, value) on a pure v2 host, where None means v2 has no such setting or
+/// another check covers it (cpu.max holds quota and period, io.max every throttle).
+#[track_caller]
+fn cg_expect_any(pid: i64, v1: (&str, &str, &str), v2_file: Option<(&str, &str)>) {
+    if !v2() {
+        cg_expect(pid, v1.0, v1.1, v1.2);
+    } else if let Some((file, want)) = v2_file {
+        cg_expect(pid, "", file, want);
+    } else {
+        eprintln!("skipping {}: no separate cgroup v2 file", v1.1);
+    }
+}
+
+/// The container's cgroup is frozen (v1 freezer.state, v2 cgroup.events).
+#[track_caller]
+fn expect_frozen(pid: i64, frozen: bool) {
+    if v2() {
+        let ev = cg_read(pid, "", "cgroup.events").expect("cgroup.events");
+        let want = format!("frozen {}", u8::from(frozen));
+        assert!(ev.lines().any(|l| l == want), "cgroup.events: {ev}");
+    } else {
+        cg_expect(
+            pid,
+            "freezer",
+            "freezer.state",
+            if frozen { "FROZEN" } else { "THAWED" },
+        );
+    }
+}
+
 /// The container's cgroup directory for a v1 controller, or for the cgroup2 hierarchy when
-/// `ctrl` is "" (on this hybrid host: /sys/fs/cgroup/unified), from /proc/<pid>/cgroup.
+/// `ctrl` is "" (on this hybrid host: /sys/fs/cgroup/unified), from /proc/<pid>/cgroup. On a
+/// pure v2 host every controller is in the cgroup2 directory.
 fn cg_dir(pid: i64, ctrl: &str) -> Option<PathBuf> {
+    let ctrl = if v2() { "" } else { ctrl };
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     for line in text.lines() {
         let mut it = line.splitn(3, ':');
@@ -37,17 +96,20 @@ fn cg_dir(pid: i64, ctrl: &str) -> Option<PathBuf> {
     None
 }
 
-/// The cgroup path (inside the hierarchy) of `pid` for `ctrl`, as /proc/<pid>/cgroup says.
+/// The cgroup path (inside the hierarchy) of `pid` for `ctrl`, as /proc/<pid>/cgroup says
+/// (on a pure v2 host: the cgroup2 path, whatever `ctrl`).
 fn cg_path(pid: &str, ctrl: &str) -> String {
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     text.lines()
         .find_map(|l| {
             let mut it = l.splitn(3, ':');
             let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
-            ctrls
-                .split(',')
-                .any(|c| c == ctrl)
-                .then(|| path.to_string())
+            let found = if v2() {
+                ctrls.is_empty()
+            } else {
+                ctrls.split(',').any(|c| c == ctrl)
+            };
+            found.then(|| path.to_string())
         })
         .unwrap_or_else(|| panic!("no {ctrl} line in /proc/{pid}/cgroup: {text}"))
 }
@@ -76,16 +138,36 @@ fn pid_of(env: &TestEnv, id: &str) -> i64 {
     env.state(id)["pid"].as_i64().expect("state has a pid")
 }
 
-/// Major and minor of the whole disk that holds `/` (throttling needs a disk, not a partition).
+/// Major and minor of a real disk for the io limits (throttling needs a disk, not a
+/// partition): the one that holds `/`, else (a root on 9p or overlay, as in the test VM) the
+/// first whole disk the host has (the VM's ram disk).
 fn root_disk() -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
     let dev = fs::metadata("/").unwrap().dev();
     let (maj, min) = (libc::major(dev) as u64, libc::minor(dev) as u64);
     let sys = PathBuf::from(format!("/sys/dev/block/{maj}:{min}"));
+    let parse = |d: &str| {
+        let (a, b) = d.trim().split_once(':').unwrap();
+        (a.parse().unwrap(), b.parse().unwrap())
+    };
+    if !sys.exists() {
+        let mut disks: Vec<String> = fs::read_dir("/sys/dev/block")
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| !e.path().join("partition").exists())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        disks.sort();
+        let first = disks.first().unwrap_or_else(|| {
+            panic!("/ is on {maj}:{min}, not a disk, and there is no other disk")
+        });
+        return parse(first);
+    }
     if sys.join("partition").exists() {
         if let Ok(d) = fs::read_to_string(sys.join("../dev")) {
-            let (a, b) = d.trim().split_once(':').unwrap();
-            return (a.parse().unwrap(), b.parse().unwrap());
+            return parse(&d);
         }
     }
     (maj, min)
@@ -147,10 +229,16 @@ fn resources_are_applied_to_the_host_cgroups() {
             {"allow": true, "type": "b", "major": maj, "minor": min, "access": "r"}
         ]
     });
-    // runc 1.1 cannot reach hugetlb when it lives only in the unified hierarchy.
-    let hugetlb_unified = !is_runc()
+    // hugetlb in cgroup2 (hybrid: only there; v2: everything is). runc 1.1 cannot reach it
+    // when it lives only in the unified hierarchy of a hybrid host.
+    let cg2_controllers = if v2() {
+        "/sys/fs/cgroup/cgroup.controllers"
+    } else {
+        "/sys/fs/cgroup/unified/cgroup.controllers"
+    };
+    let hugetlb_unified = (v2() || !is_runc())
         && Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").is_dir()
-        && fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
+        && fs::read_to_string(cg2_controllers)
             .is_ok_and(|c| c.split_whitespace().any(|c| c == "hugetlb"));
     if hugetlb_unified {
         resources["hugepageLimits"] = json!([{"pageSize": "2MB", "limit": 4 * MIB}]);
@@ -159,43 +247,71 @@ fn resources_are_applied_to_the_host_cgroups() {
     env.create(&id).expect_ok();
     let pid = pid_of(&env, &id);
 
-    cg_expect(
+    let (m64, m32) = ((64 * MIB).to_string(), (32 * MIB).to_string());
+    let m96 = (96 * MIB).to_string();
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.limit_in_bytes",
-        &(64 * MIB).to_string(),
+        ("memory", "memory.limit_in_bytes", &m64),
+        Some(("memory.max", &m64)),
     );
-    cg_expect(
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.soft_limit_in_bytes",
-        &(32 * MIB).to_string(),
+        ("memory", "memory.soft_limit_in_bytes", &m32),
+        Some(("memory.low", &m32)),
     );
-    cg_expect(
+    // v1 memsw is memory+swap; v2 has the swap alone.
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.memsw.limit_in_bytes",
-        &(96 * MIB).to_string(),
+        ("memory", "memory.memsw.limit_in_bytes", &m96),
+        Some(("memory.swap.max", &m32)),
     );
-    cg_expect(pid, "memory", "memory.swappiness", "10");
-    cg_expect(pid, "cpu", "cpu.shares", "512");
-    cg_expect(pid, "cpu", "cpu.cfs_quota_us", "20000");
-    cg_expect(pid, "cpu", "cpu.cfs_period_us", "100000");
+    cg_expect_any(pid, ("memory", "memory.swappiness", "10"), None);
+    cg_expect_any(
+        pid,
+        ("cpu", "cpu.shares", "512"),
+        Some(("cpu.weight", &weight(512))),
+    );
+    cg_expect_any(
+        pid,
+        ("cpu", "cpu.cfs_quota_us", "20000"),
+        Some(("cpu.max", "20000 100000")),
+    );
+    cg_expect_any(pid, ("cpu", "cpu.cfs_period_us", "100000"), None);
     cg_expect(pid, "cpuset", "cpuset.cpus", "0");
     cg_expect(pid, "cpuset", "cpuset.mems", "0");
     cg_expect(pid, "pids", "pids.max", "100");
-    cg_expect(
+    cg_expect_any(
         pid,
-        "blkio",
-        "blkio.throttle.read_bps_device",
-        &format!("{maj}:{min} 1048576"),
+        (
+            "blkio",
+            "blkio.throttle.read_bps_device",
+            &format!("{maj}:{min} 1048576"),
+        ),
+        Some((
+            "io.max",
+            &format!("{maj}:{min} rbps=1048576 wbps=max riops=max wiops=300"),
+        )),
     );
-    cg_expect(
+    cg_expect_any(
         pid,
-        "blkio",
-        "blkio.throttle.write_iops_device",
-        &format!("{maj}:{min} 300"),
+        (
+            "blkio",
+            "blkio.throttle.write_iops_device",
+            &format!("{maj}:{min} 300"),
+        ),
+        None,
     );
+    if hugetlb_unified {
+        cg_expect(pid, "", "hugetlb.2MB.max", &(4 * MIB).to_string());
+    }
+    if v2() {
+        let d = cg_dir(pid, "").unwrap();
+        assert!(d.ends_with(&id), "{} is not the container's", d.display());
+        // No devices files: the rules are an eBPF program (cgroup_v2.rs checks them).
+        env.rt(&["delete", "--force", &id]).expect_ok();
+        env.assert_nothing_left(&id);
+        return;
+    }
     let devs = cg_read(pid, "devices", "devices.list").expect("devices.list");
     assert!(
         devs.lines().any(|l| l == format!("b {maj}:{min} r")),
@@ -209,9 +325,6 @@ fn resources_are_applied_to_the_host_cgroups() {
         !devs.lines().any(|l| l.starts_with("a ")),
         "everything is allowed: {devs}"
     );
-    if hugetlb_unified {
-        cg_expect(pid, "", "hugetlb.2MB.max", &(4 * MIB).to_string());
-    }
     // The process is in the container's cgroup in every hierarchy, named after the id.
     for ctrl in [
         "memory", "cpu", "cpuset", "pids", "blkio", "devices", "freezer",
@@ -293,54 +406,60 @@ fn update_with_flags_and_json() {
         &id,
     ])
     .expect_ok();
-    cg_expect(
+    let mem_limit = |mib: i64| {
+        let v = (mib * MIB).to_string();
+        cg_expect_any(
+            pid,
+            ("memory", "memory.limit_in_bytes", &v),
+            Some(("memory.max", &v)),
+        );
+    };
+    let shares = |s: u64| {
+        cg_expect_any(
+            pid,
+            ("cpu", "cpu.shares", &s.to_string()),
+            Some(("cpu.weight", &weight(s))),
+        );
+    };
+    mem_limit(100);
+    let m50 = (50 * MIB).to_string();
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.limit_in_bytes",
-        &(100 * MIB).to_string(),
+        ("memory", "memory.soft_limit_in_bytes", &m50),
+        Some(("memory.low", &m50)),
     );
-    cg_expect(
+    // v1: memory+swap stays 128M. v2: the swap alone stays what create made it (128M - 64M):
+    // runc does not recompute it when only the memory limit changes.
+    let (m128, m64) = ((128 * MIB).to_string(), (64 * MIB).to_string());
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.soft_limit_in_bytes",
-        &(50 * MIB).to_string(),
+        ("memory", "memory.memsw.limit_in_bytes", &m128),
+        Some(("memory.swap.max", &m64)),
     );
-    cg_expect(
+    shares(512);
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.memsw.limit_in_bytes",
-        &(128 * MIB).to_string(),
+        ("cpu", "cpu.cfs_quota_us", "50000"),
+        Some(("cpu.max", "50000 100000")),
     );
-    cg_expect(pid, "cpu", "cpu.shares", "512");
-    cg_expect(pid, "cpu", "cpu.cfs_quota_us", "50000");
     cg_expect(pid, "cpuset", "cpuset.cpus", "0");
     cg_expect(pid, "pids", "pids.max", "50");
 
     // Only the given fields change.
     env.rt(&["update", "--pids-limit", "-1", &id]).expect_ok();
     cg_expect(pid, "pids", "pids.max", "max");
-    cg_expect(
-        pid,
-        "memory",
-        "memory.limit_in_bytes",
-        &(100 * MIB).to_string(),
-    );
-    cg_expect(pid, "cpu", "cpu.shares", "512");
+    mem_limit(100);
+    shares(512);
 
     // Raising memory above memory+swap needs both, in the right order.
     env.rt(&["update", "--memory", "1g", "--memory-swap", "2g", &id])
         .expect_ok();
-    cg_expect(
+    mem_limit(1024);
+    let (m2g, m1g) = ((2048 * MIB).to_string(), (1024 * MIB).to_string());
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.limit_in_bytes",
-        &(1024 * MIB).to_string(),
-    );
-    cg_expect(
-        pid,
-        "memory",
-        "memory.memsw.limit_in_bytes",
-        &(2048 * MIB).to_string(),
+        ("memory", "memory.memsw.limit_in_bytes", &m2g),
+        Some(("memory.swap.max", &m1g)),
     );
 
     // --resources FILE and --resources - (as CRI-O and podman send it).
@@ -354,14 +473,13 @@ fn update_with_flags_and_json() {
     .unwrap();
     env.rt(&["update", "--resources", file.to_str().unwrap(), &id])
         .expect_ok();
-    cg_expect(
+    mem_limit(200);
+    shares(1024);
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.limit_in_bytes",
-        &(200 * MIB).to_string(),
+        ("cpu", "cpu.cfs_quota_us", "30000"),
+        Some(("cpu.max", "30000 100000")),
     );
-    cg_expect(pid, "cpu", "cpu.shares", "1024");
-    cg_expect(pid, "cpu", "cpu.cfs_quota_us", "30000");
     cg_expect(pid, "pids", "pids.max", "77");
     let out = rt_stdin(
         &env,
@@ -370,18 +488,13 @@ fn update_with_flags_and_json() {
     );
     assert!(out.ok(), "{out:?}");
     cg_expect(pid, "cpuset", "cpuset.cpus", "0-1");
-    cg_expect(
+    let m20 = (20 * MIB).to_string();
+    cg_expect_any(
         pid,
-        "memory",
-        "memory.soft_limit_in_bytes",
-        &(20 * MIB).to_string(),
+        ("memory", "memory.soft_limit_in_bytes", &m20),
+        Some(("memory.low", &m20)),
     );
-    cg_expect(
-        pid,
-        "memory",
-        "memory.limit_in_bytes",
-        &(200 * MIB).to_string(),
-    );
+    mem_limit(200);
 
     // What events reports follows the updates.
     let ev = env.rt(&["events", "--stats", &id]).expect_ok().json();
@@ -412,7 +525,7 @@ fn update_with_flags_and_json() {
         r#"{"cpu": {"shares": -5}}"#,
     );
     assert_clean_failure(&out, &["cpu.shares"]);
-    cg_expect(pid, "cpu", "cpu.shares", "1024");
+    shares(1024);
     cg_expect(pid, "cpuset", "cpuset.cpus", "0-1");
 
     // A stopped container cannot be updated.
@@ -433,13 +546,24 @@ fn pause_resume_ps_and_stats() {
     env.create(&id).expect_ok();
     env.rt(&["start", &id]).expect_ok();
     let pid = pid_of(&env, &id);
+    // Both processes (sh and its sleep) must be there before the freeze: on a slow host (the
+    // test VM) the shell may not have forked yet.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = cg_read(pid, "pids", "pids.current").unwrap_or_default();
+        if n == "2" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "pids.current stayed {n:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     let out = env.rt(&["resume", &id]);
     assert_clean_failure(&out, &[&id, "not paused"]);
 
     env.rt(&["pause", &id]).expect_ok();
     assert_eq!(env.status(&id), "paused");
-    cg_expect(pid, "freezer", "freezer.state", "FROZEN");
+    expect_frozen(pid, true);
     let list = env.rt(&["list", "--format", "json"]).expect_ok().json();
     assert_eq!(list[0]["status"], "paused", "{list}");
 
@@ -456,7 +580,7 @@ fn pause_resume_ps_and_stats() {
 
     env.rt(&["resume", &id]).expect_ok();
     assert_eq!(env.status(&id), "running");
-    cg_expect(pid, "freezer", "freezer.state", "THAWED");
+    expect_frozen(pid, false);
 
     let table = env.rt(&["ps", &id]).expect_ok();
     let mut lines = table.stdout.lines();
@@ -651,8 +775,14 @@ fn oom_kill_is_visible() {
     env.assert_nothing_left(&id);
 }
 
+/// The cgroup's OOM kill count (v1 memory.oom_control, v2 memory.events).
 fn oom_kills(pid: i64) -> u64 {
-    let text = cg_read(pid, "memory", "memory.oom_control").expect("memory.oom_control");
+    let file = if v2() {
+        "memory.events"
+    } else {
+        "memory.oom_control"
+    };
+    let text = cg_read(pid, "memory", file).unwrap_or_else(|| panic!("cannot read {file}"));
     text.lines()
         .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
         .unwrap_or(0)
@@ -667,7 +797,11 @@ fn shared_pid_namespace_is_fully_killed() {
     for (suffix, how) in [("del", "delete"), ("all", "kill-all")] {
         let id = env.id(suffix);
         let child_file = share.join(format!("child-{suffix}"));
-        let script = format!("sleep 100000 & echo $! > {}; wait", child_file.display());
+        // Written whole, then renamed: wait_file must not see it empty.
+        let script = format!(
+            "sleep 100000 & echo $! > {0}.tmp; mv {0}.tmp {0}; wait",
+            child_file.display()
+        );
         let mut c = env.config(&sh(&script, &id));
         c["linux"]["namespaces"] = json!([
             {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}

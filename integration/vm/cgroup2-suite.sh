@@ -3,6 +3,8 @@
 # integration tests, then the leak check. Exits non-zero when any of them failed.
 #
 #   integration/vm/cgroup2-suite.sh HUSK TEST_BINARY BUNDLE_DIR [TEST_FILTER]
+#
+# TEST_FILTER: space-separated test name filters; a test runs when its name contains any.
 set -uo pipefail
 if [ $# -lt 3 ] || [ $# -gt 4 ]; then
 	echo "usage: $0 HUSK TEST_BINARY BUNDLE_DIR [TEST_FILTER]" >&2
@@ -33,8 +35,9 @@ if [ -e /sys/fs/cgroup/husk-test-vm-demo ]; then
 fi
 rm -rf "$root"
 
-echo "== integration tests matching '$filter'"
-HUSK_BUNDLE=$bundle "$tests" "$filter" --test-threads=2 || rc=1
+echo "== integration tests matching any of: $filter"
+read -ra filters <<<"$filter"
+HUSK_BUNDLE=$bundle "$tests" "${filters[@]}" --test-threads=2 || rc=1
 
 echo "== leak check"
 "$here/../leak-check.sh" --bundle "$bundle" || rc=1

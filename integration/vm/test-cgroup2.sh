@@ -5,8 +5,9 @@
 #
 # Everything is compiled here on the host (`make build bundle` ran before): the release husk
 # and the integration test binary (cargo test --release --no-run). The VM only runs them
-# (integration/vm/cgroup2-suite.sh): the demo bundle, the tests whose names contain
-# TEST_FILTER (default "cgroup_v2"), and the leak check.
+# (integration/vm/cgroup2-suite.sh): the demo bundle, the tests whose names contain any of
+# the space-separated filters in TEST_FILTER (one argument; default "cgroup_v2"), and the
+# leak check.
 set -euo pipefail
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
 	echo "usage: $0 BUNDLE_DIR [TEST_FILTER]" >&2

@@ -1,4 +1,4 @@
-//! Device cgroup rules: v1 lines, runc's default allow-list, and the v2 limitation.
+//! Device cgroup rules: v1 lines and runc's default allow-list (v2: the eBPF filter in ebpf.rs).
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
@@ -14,7 +14,7 @@ fn type_char(t: Option<LinuxDeviceType>) -> &'static str {
     }
 }
 
-fn access_of(rule: &LinuxDeviceCgroup, i: usize) -> Result<String> {
+pub(super) fn access_of(rule: &LinuxDeviceCgroup, i: usize) -> Result<String> {
     let a = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
     if a.is_empty() || !a.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
         return Err(Error::Config(format!(
@@ -41,36 +41,6 @@ pub(super) fn v1_line(rule: &LinuxDeviceCgroup, i: usize) -> Result<(&'static st
         },
         line,
     ))
-}
-
-fn is_all_wildcard(rule: &LinuxDeviceCgroup) -> bool {
-    matches!(rule.typ(), None | Some(LinuxDeviceType::A))
-        && rule.major().is_none_or(|m| m < 0)
-        && rule.minor().is_none_or(|m| m < 0)
-}
-
-/// Pure cgroup v2 has no device files: restrictions need an eBPF program, which husk does
-/// not load yet. A deny-all followed by allow rules (runc's default shape) is accepted with
-/// a warning that it is not enforced by the cgroup; anything else is refused.
-pub(super) fn check_v2(rules: &[LinuxDeviceCgroup]) -> Result<()> {
-    for (i, r) in rules.iter().enumerate() {
-        access_of(r, i)?;
-        if !(r.allow() || (i == 0 && is_all_wildcard(r))) {
-            return Err(Error::Config(format!(
-                "linux.resources.devices[{i}]: deny rules other than a leading \"deny all\" are not \
-                 supported on cgroup v2 yet (husk has no eBPF device filter)"
-            )));
-        }
-    }
-    // Debug, not warn: every container on a v2 host has rules (at least the default ones),
-    // and a warning on each create/run would be noise on stderr that runc does not print.
-    if !rules.is_empty() {
-        log::debug!(
-            "cgroup v2: the device allow-list (linux.resources.devices) is not enforced by the \
-             cgroup yet; only the device nodes created in the container are reachable"
-        );
-    }
-    Ok(())
 }
 
 fn rule(
@@ -110,7 +80,8 @@ pub fn default_allowed_devices() -> Vec<LinuxDeviceCgroup> {
 /// The resources to apply at create time, with the device rules runc would use: the
 /// config's `linux.resources.devices`, then the default allow-list, then an "rwm" allow
 /// rule for every device in `linux.devices`. (The v1 driver puts a "deny all" before
-/// the whole list, so a config without device rules gets only the defaults.)
+/// the whole list and the v2 eBPF filter denies what no rule allows, so a config without
+/// device rules gets only the defaults.)
 pub fn with_default_devices(r: &LinuxResources, linux_devices: &[LinuxDevice]) -> LinuxResources {
     let mut out = r.clone();
     let mut rules: Vec<LinuxDeviceCgroup> = r.devices().clone().unwrap_or_default();

@@ -22,6 +22,7 @@
 //!   [`Manager::from_state`].
 
 mod devices;
+mod ebpf;
 mod stats;
 #[cfg(test)]
 mod tests;

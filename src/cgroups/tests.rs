@@ -241,16 +241,6 @@ fn device_rules() {
         lines.last().unwrap(),
         &("devices.allow", "c 10:229 rwm".to_string())
     );
-    // v2: the default shape is accepted (with a warning), other deny rules are refused.
-    devices::check_v2(rules).unwrap();
-    let bad = res(
-        json!({"devices": [{"allow": true, "access": "rwm"}, {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "w"}]}),
-    );
-    let e = err_text(devices::check_v2(bad.devices().as_ref().unwrap()));
-    assert!(
-        e.contains("linux.resources.devices[1]") && e.contains("not supported"),
-        "{e}"
-    );
     let badacc = res(json!({"devices": [{"allow": true, "access": "rwx"}]}));
     let e = err_text(devices::v1_line(&badacc.devices().as_ref().unwrap()[0], 0));
     assert!(e.contains("linux.resources.devices[0].access"), "{e}");
@@ -354,8 +344,7 @@ fn v2_driver_writes_converted_values() {
         "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "burst": 1000, "idle": 0, "cpus": "0-1", "mems": "0"},
         "pids": {"limit": -1},
         "blockIO": {"weight": 500, "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
-                    "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 0}]},
-        "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]
+                    "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 0}]}
     }));
     m.apply_resources(&r).unwrap();
     assert_eq!(read(&leaf, "memory.max"), "104857600");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
 use super::util::{self, set};
-use super::{devices, v1, Manager};
+use super::{ebpf, v1, Manager};
 use crate::error::{Error, Result};
 
 /// Controllers a cgroup2 directory offers (its cgroup.controllers).
@@ -422,8 +422,9 @@ pub(super) fn apply(m: &Manager, r: &LinuxResources) -> Result<()> {
             .as_ref()
             .ok_or_else(|| Error::Other("no cgroup2 hierarchy".into()))?;
     let dir = u.path.as_path();
+    // Validated (and loaded) before anything is written, so a bad rule changes nothing.
     if let Some(rules) = r.devices() {
-        devices::check_v2(rules)?;
+        ebpf::apply(dir, rules)?;
     }
     if let Some(mem) = r.memory() {
         memory(dir, mem)?;
