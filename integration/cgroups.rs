@@ -745,8 +745,7 @@ fn oom_kill_is_visible() {
     let events = EventsWatcher::start(&env, &id);
     events.wait_for("a stats event", |l| l.iter().any(|e| e["type"] == "stats"));
     fs::write(share.join("go"), "").unwrap();
-    env.wait_file(&share.join("rc"));
-    let rc = fs::read_to_string(share.join("rc")).unwrap();
+    let rc = env.wait_line(&share.join("rc"));
     assert_eq!(rc.trim(), "137", "tail was not SIGKILLed by the OOM killer");
     assert!(
         oom_kills(pid) > before,

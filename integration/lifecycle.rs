@@ -114,8 +114,7 @@ fn create_waits_for_start() {
     assert!(!mark.exists(), "the process ran before `start`");
 
     env.rt(&["start", &id]).expect_ok();
-    env.wait_file(&mark);
-    assert_eq!(fs::read_to_string(&mark).unwrap().trim(), "started");
+    assert_eq!(env.wait_line(&mark).trim(), "started");
     assert_eq!(env.status(&id), "running");
 
     env.rt(&["kill", &id, "KILL"]).expect_ok();

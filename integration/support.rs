@@ -286,6 +286,25 @@ impl TestEnv {
         }
     }
 
+    /// Wait until a line has been written to `path` and return the file's text. A shell's
+    /// `echo X > f` creates f before it writes X, so existence alone is not enough.
+    #[track_caller]
+    pub fn wait_line(&self, path: &Path) -> String {
+        let deadline = Instant::now() + HANG_GUARD;
+        loop {
+            let text = fs::read_to_string(path).unwrap_or_default();
+            if text.ends_with('\n') {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never got a line (has {text:?})",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Assert that nothing of container `id` is left: no state dir under --root, no mount that
     /// names this test, no process whose command line names the id, no cgroup named after it.
     #[track_caller]
