@@ -79,10 +79,13 @@ impl Plan {
 /// Create the cgroup, apply the limits, and move `pid` in. On error nothing is left.
 pub fn enter(p: &Plan, pid: i32) -> Result<Cgroup> {
     p.manager.create()?;
+    // Move the process first: the first cgroup v1 migration waits for an RCU grace period, so
+    // it starts as early as possible. Init runs none of the user's code before create returns,
+    // so the limits written next are in place in time.
     let r = p
         .manager
-        .apply_resources(&p.resources)
-        .and_then(|()| p.manager.add_process(pid));
+        .add_process(pid)
+        .and_then(|()| p.manager.apply_resources(&p.resources));
     if let Err(e) = r {
         let _ = p.manager.destroy();
         return Err(e);
