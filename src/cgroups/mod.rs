@@ -284,6 +284,17 @@ pub(crate) fn detect_host() -> Result<Host> {
 }
 
 /// Which layout this host has.
+/// The pids.max value for linux.resources.pids, as runc reads it: 0 leaves the limit alone
+/// (None), a negative value means no limit.
+fn pids_max(r: &LinuxResources) -> Option<String> {
+    let limit = r.pids().as_ref()?.limit();
+    match limit {
+        0 => None,
+        l if l > 0 => Some(l.to_string()),
+        _ => Some("max".to_string()),
+    }
+}
+
 pub fn detect_layout() -> Result<Layout> {
     Ok(detect_host()?.layout)
 }

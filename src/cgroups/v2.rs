@@ -432,14 +432,8 @@ pub(super) fn apply(m: &Manager, r: &LinuxResources) -> Result<()> {
     if let Some(c) = r.cpu() {
         cpu(dir, c)?;
     }
-    // As runc: 0 leaves the limit alone, a negative value means no limit.
-    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
+    if let Some(v) = super::pids_max(r) {
         let dir = need(dir, "pids", "linux.resources.pids.limit")?;
-        let v = if p.limit() > 0 {
-            p.limit().to_string()
-        } else {
-            "max".to_string()
-        };
         set(dir, "pids.max", &v, "linux.resources.pids.limit")?;
     }
     if let Some(b) = r.block_io() {

@@ -358,7 +358,8 @@ fn open_path(p: &Path) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn connect(p: &Path) -> Result<OwnedFd> {
+/// Connect to the --console-socket (create, run and exec).
+pub(super) fn connect(p: &Path) -> Result<OwnedFd> {
     let s = std::os::unix::net::UnixStream::connect(p).map_err(|e| {
         Error::Usage(format!(
             "--console-socket {}: {}",

@@ -501,13 +501,4 @@ fn merge_env(env: &[String]) -> Vec<String> {
     out
 }
 
-fn connect(p: &Path) -> Result<OwnedFd> {
-    let s = std::os::unix::net::UnixStream::connect(p).map_err(|e| {
-        Error::Usage(format!(
-            "--console-socket {}: {}",
-            p.display(),
-            crate::spec::io_desc(&e)
-        ))
-    })?;
-    Ok(OwnedFd::from(s))
-}
+use super::create::connect;
