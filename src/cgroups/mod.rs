@@ -643,6 +643,7 @@ impl Manager {
 
     /// True while the v1 memory cgroup is under OOM (only meaningful with
     /// disableOOMKiller); v2 has no such state and reports false.
+    #[cfg(test)]
     pub fn under_oom(&self) -> Result<bool> {
         if let Some(p) = self.v1_path("memory") {
             return Ok(util::read_keyed(p, "memory.oom_control")?

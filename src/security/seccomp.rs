@@ -148,6 +148,7 @@ impl std::fmt::Debug for CompiledFilter {
 impl CompiledFilter {
     /// True when a rule uses SCMP_ACT_NOTIFY: [`load`] then returns a listener fd, which
     /// must be passed on with [`send_notify_fd`].
+    #[cfg(test)]
     pub fn uses_notify(&self) -> bool {
         self.notify
     }
@@ -160,6 +161,7 @@ impl CompiledFilter {
         self.listener_metadata.as_deref()
     }
     /// Number of BPF instructions in the program.
+    #[cfg(test)]
     pub fn instructions(&self) -> usize {
         self.program.len()
     }
