@@ -79,13 +79,13 @@ impl Plan {
 /// Create the cgroup, apply the limits, and move `pid` in. On error nothing is left.
 pub fn enter(p: &Plan, pid: i32) -> Result<Cgroup> {
     p.manager.create()?;
-    // Move the process first: the first cgroup v1 migration waits for an RCU grace period, so
-    // it starts as early as possible. Init runs none of the user's code before create returns,
-    // so the limits written next are in place in time.
+    // Limits first, then the move: init mknods its devices meanwhile, and must never be in a
+    // devices cgroup whose rules are half written (deny-all first); and a failed limit must
+    // leave a cgroup that is still empty, so it can be removed.
     let r = p
         .manager
-        .add_process(pid)
-        .and_then(|()| p.manager.apply_resources(&p.resources));
+        .apply_resources(&p.resources)
+        .and_then(|()| p.manager.add_process(pid));
     if let Err(e) = r {
         let _ = p.manager.destroy();
         return Err(e);
