@@ -199,16 +199,17 @@ fn exec_process_json() {
         serde_json::to_vec(&json!({
             "terminal": false,
             "user": {"uid": 1000, "gid": 1000},
-            "args": ["sh", "-c", "id -u; pwd; echo $X"],
+            "args": ["sh", "-c", "id -u; pwd; echo $X; cat /proc/self/oom_score_adj"],
             "env": ["PATH=/bin", "X=from-json"],
             "cwd": "/tmp",
-            "noNewPrivileges": true
+            "noNewPrivileges": true,
+            "oomScoreAdj": 500
         }))
         .unwrap(),
     )
     .unwrap();
     let out = exec(&env, &["--process", p.to_str().unwrap(), &id]).expect_ok();
-    assert_eq!(out.stdout, "1000\n/tmp\nfrom-json\n");
+    assert_eq!(out.stdout, "1000\n/tmp\nfrom-json\n500\n");
 
     // A type error names the field.
     std::fs::write(

@@ -89,12 +89,14 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let env = merge_env(process.env().as_deref().unwrap_or(&[]));
     let manager = crate::cgroups_glue::manager(&c);
     let cgroup_dir = cgroup_target(&c, manager.as_ref(), a.value("cgroup"))?;
-    // The SELinux label (checked by validate): the process writes it to its attr files through
-    // the runtime's procfs, opened here, never through the container's /proc (CVE-2025-52881).
+    // The SELinux label (checked by validate) and oomScoreAdj: the process writes them to its
+    // /proc/self files through the runtime's procfs, opened here, never through the
+    // container's /proc, which a process in the container could have replaced (CVE-2025-52881).
     let selinux_label = process.selinux_label().as_deref().filter(|l| !l.is_empty());
-    let host_proc = match selinux_label {
-        Some(_) => Some(crate::rootfs::ProcFs::open("/proc")?),
-        None => None,
+    let host_proc = if selinux_label.is_some() || process.oom_score_adj().is_some() {
+        Some(crate::rootfs::ProcFs::open("/proc")?)
+    } else {
+        None
     };
 
     // The terminal: to the caller's socket, or to us for relaying.

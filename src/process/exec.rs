@@ -33,8 +33,8 @@ pub struct ExecArgs<'a> {
     /// The SELinux label of the program and of its session keyring (SELinux is enabled and
     /// the label valid in the policy: the runtime checked).
     pub selinux_label: Option<&'a str>,
-    /// The runtime's procfs (the host's /proc), set with a label: the attr files are written
-    /// through it, whatever the container's /proc is.
+    /// The runtime's procfs (the host's /proc), set with a label or oomScoreAdj: the attr files
+    /// and oom_score_adj are written through it, whatever the container's /proc is.
     pub host_proc: Option<&'a crate::rootfs::ProcFs>,
 }
 
@@ -121,8 +121,11 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     if let Some(adj) = p.oom_score_adj() {
         // Non-dumpable (CVE-2019-5736 defence) makes /proc/self root-owned; in a user namespace
         // we could not open our own file without this.
+        let proc = a
+            .host_proc
+            .ok_or_else(|| Error::Other("exec: the runtime's procfs is not open".into()))?;
         crate::security::with_dumpable(|| {
-            std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            proc.write("self/oom_score_adj", adj.to_string().as_bytes())
         })
         .ctx(|| format!("process.oomScoreAdj {adj}"))?;
     }

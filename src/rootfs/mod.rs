@@ -433,17 +433,7 @@ impl Setup<'_> {
             // found by resolving the destination again (the old fd is under it).
             let extra = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
             if !extra.is_empty() {
-                let top = open_in_root(root, dest, libc::O_PATH, 0)
-                    .ctx(|| format!("{}: reopening", field()))?;
-                let locked = locked_flags(&top);
-                mount(
-                    NONE,
-                    &fd_path(&top),
-                    NONE,
-                    MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra | locked,
-                    NONE,
-                )
-                .ctx(|| {
+                remount_bind(root, dest, extra).ctx(|| {
                     format!(
                         "{}: remounting with {:?}",
                         field(),
@@ -540,21 +530,13 @@ impl Setup<'_> {
                     NONE,
                 )
                 .ctx(|| format!("{}: binding the host's {host}", field()))?;
-                let top = open_in_root(root, dest, libc::O_PATH, 0)
-                    .ctx(|| format!("{}: reopening", field()))?;
                 let extra = flags
                     & (MsFlags::MS_RDONLY
                         | MsFlags::MS_NOSUID
                         | MsFlags::MS_NODEV
                         | MsFlags::MS_NOEXEC);
-                mount(
-                    NONE,
-                    &fd_path(&top),
-                    NONE,
-                    MsFlags::MS_REMOUNT | MsFlags::MS_BIND | extra | locked_flags(&top),
-                    NONE,
-                )
-                .ctx(|| format!("{}: remounting the host's {host}", field()))?;
+                remount_bind(root, dest, extra)
+                    .ctx(|| format!("{}: remounting the host's {host}", field()))?;
             }
             Err(e) => return Err(Error::sys(format!("{}: mounting {typ}", field()), e)),
         }
@@ -709,17 +691,8 @@ impl Setup<'_> {
         )
         .ctx(|| format!("{}: binding {}", field(), src.display()))?;
         if !flags.is_empty() {
-            // The fd under the new mount still names the old directory: resolve the path again.
-            let top = open_in_root(at.0, at.1, libc::O_PATH, 0)
-                .ctx(|| format!("{}: reopening", field()))?;
-            mount(
-                NONE,
-                &fd_path(&top),
-                NONE,
-                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags | locked_flags(&top),
-                NONE,
-            )
-            .ctx(|| format!("{}: remounting {}", field(), src.display()))?;
+            remount_bind(at.0, at.1, flags)
+                .ctx(|| format!("{}: remounting {}", field(), src.display()))?;
         }
         Ok(())
     }
@@ -910,6 +883,20 @@ fn name_mount(e: Error, i: usize, m: &oci_spec::runtime::Mount) -> Error {
     }
 }
 
+/// Give a bind mount just made at `rel` (under `dir`) the flags a bind ignores: remount it,
+/// found by resolving the path again (an fd taken before the mount names the covered
+/// directory), repeating the flags the kernel locked on it.
+fn remount_bind(dir: RawFd, rel: &Path, flags: MsFlags) -> nix::Result<()> {
+    let top = open_in_root(dir, rel, libc::O_PATH, 0)?;
+    mount(
+        NONE,
+        &fd_path(&top),
+        NONE,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags | locked_flags(&top),
+        NONE,
+    )
+}
+
 /// Mount flags the kernel locks on a mount made in a less privileged user namespace: a remount
 /// must repeat them or it fails with EPERM.
 pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
@@ -1031,18 +1018,10 @@ fn readonly_path(p: &str) -> Result<()> {
         NONE,
     )
     .ctx(|| format!("linux.readonlyPaths {p}: bind mounting"))?;
-    let top = open_in_root(libc::AT_FDCWD, Path::new(p), libc::O_PATH, 0)
-        .ctx(|| format!("linux.readonlyPaths {p}: reopening"))?;
-    mount(
-        NONE,
-        &fd_path(&top),
-        NONE,
-        MsFlags::MS_REMOUNT
-            | MsFlags::MS_BIND
-            | MsFlags::MS_RDONLY
-            | MsFlags::MS_REC
-            | locked_flags(&top),
-        NONE,
+    remount_bind(
+        libc::AT_FDCWD,
+        Path::new(p),
+        MsFlags::MS_RDONLY | MsFlags::MS_REC,
     )
     .ctx(|| format!("linux.readonlyPaths {p}: remounting read-only"))
 }
