@@ -1,10 +1,11 @@
 //! Where the cgroup manager meets the container lifecycle: which cgroup a new container gets,
-//! entering it before init runs any setup, and what later commands do with the saved state.
+//! creating and entering it while init sets up, and what later commands do with the saved state.
 
 use crate::cgroups::{self, CgroupState, Manager};
 use crate::container::Container;
 use crate::error::Result;
 use oci_spec::runtime::{LinuxResources, Spec};
+use std::os::fd::OwnedFd;
 
 /// The cgroup a container will get, resolved and checked before anything is created.
 pub struct Plan {
@@ -48,26 +49,47 @@ pub fn plan(spec: &Spec, id: &str) -> Result<Option<Plan>> {
 }
 
 impl Plan {
-    /// On a pure cgroup v2 host: create the cgroup and apply the limits before clone, and
-    /// return its fd so init is cloned straight into it (CLONE_INTO_CGROUP): no migration
-    /// afterwards, which costs an RCU grace period and, done while init is busy mounting, hung
-    /// Debian's 6.1 kernel in a soft lockup. On error nothing is left.
-    pub fn prepare_clone_into(&self) -> Result<Option<std::os::fd::OwnedFd>> {
-        if self.manager.layout() != cgroups::Layout::V2 {
-            return Ok(None);
+    /// Before clone: the cgroup2 directory init is cloned straight into (CLONE_INTO_CGROUP),
+    /// so that nothing has to move it there. On a pure v2 host it is the container's cgroup,
+    /// created here with its limits; on a hybrid host, the container's directory in the
+    /// unified hierarchy (its limits come with the rest, in [`Plan::make_for_init`]). None on
+    /// a v1 host. On error nothing is left.
+    pub fn prepare_clone_into(&self) -> Result<Option<OwnedFd>> {
+        match self.manager.layout() {
+            cgroups::Layout::V2 => {
+                self.manager.create()?;
+                if let Err(e) = self.manager.apply_resources(&self.resources) {
+                    let _ = self.manager.destroy();
+                    return Err(e);
+                }
+            }
+            cgroups::Layout::Hybrid if self.manager.unified_path().is_some() => {
+                self.manager.create_unified()?
+            }
+            cgroups::Layout::Hybrid => return Ok(None),
+            cgroups::Layout::V1 => return Ok(None),
         }
-        self.manager.create()?;
-        let fd = self
-            .manager
-            .apply_resources(&self.resources)
-            .and_then(|()| self.manager.open_dir_fd());
+        let fd = self.manager.open_dir_fd();
         if fd.is_err() {
             let _ = self.manager.destroy();
         }
         fd.map(Some)
     }
 
-    /// The cgroup as created by prepare_clone_into, to record and to clean up.
+    /// After clone, while init sets up: create the rest of the cgroup and apply its limits
+    /// (before any process of the container is in a v1 cgroup: init mknods its devices
+    /// meanwhile and must never be in a devices cgroup whose rules are half written), then
+    /// open the `tasks` file of each cgroup v1 directory, for init to move itself in. On
+    /// error the cgroup is left for the caller to remove once init is gone.
+    pub fn make_for_init(&self) -> Result<Vec<OwnedFd>> {
+        if self.manager.layout() != cgroups::Layout::V2 {
+            self.manager.create()?;
+            self.manager.apply_resources(&self.resources)?;
+        }
+        self.manager.open_v1_tasks()
+    }
+
+    /// The container's cgroup as planned, to record and to clean up.
     pub fn created(&self) -> Cgroup {
         Cgroup(
             Manager::from_state(&self.manager.state()),
@@ -76,24 +98,17 @@ impl Plan {
     }
 }
 
-/// Create the cgroup, apply the limits, and move `pid` in. On error nothing is left.
-pub fn enter(p: &Plan, pid: i32) -> Result<Cgroup> {
-    p.manager.create()?;
-    // Limits first, then the move: init mknods its devices meanwhile, and must never be in a
-    // devices cgroup whose rules are half written (deny-all first); and a failed limit must
-    // leave a cgroup that is still empty, so it can be removed.
-    let r = p
-        .manager
-        .apply_resources(&p.resources)
-        .and_then(|()| p.manager.add_process(pid));
-    if let Err(e) = r {
-        let _ = p.manager.destroy();
-        return Err(e);
+impl Plan {
+    /// (hierarchy mount point, the container's cgroup directory in it), known before anything
+    /// is created: init binds these directories without waiting to be moved into them.
+    pub fn dirs(&self) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+        let st = self.manager.state();
+        let mut v: Vec<_> = st.v1.into_iter().map(|h| (h.mount, h.path)).collect();
+        if let Some(u) = st.unified {
+            v.push((u.mount, u.path));
+        }
+        v
     }
-    Ok(Cgroup(
-        Manager::from_state(&p.manager.state()),
-        p.resources.clone(),
-    ))
 }
 
 pub fn manager(c: &Container) -> Option<Manager> {

@@ -483,6 +483,15 @@ impl Manager {
         Ok(())
     }
 
+    /// Create only the container's cgroup2 directory: on a hybrid host init is cloned into
+    /// it before the rest is created.
+    pub fn create_unified(&self) -> Result<()> {
+        match &self.st.unified {
+            Some(u) => util::mkdir_p(&u.path),
+            None => Ok(()),
+        }
+    }
+
     /// Apply `linux.resources`. Only the fields present are written (so `update` can pass
     /// a partial set).
     pub fn apply_resources(&self, r: &LinuxResources) -> Result<()> {
@@ -515,6 +524,27 @@ impl Manager {
             })?;
         }
         Ok(())
+    }
+
+    /// The `tasks` file of each of the container's cgroup v1 directories, opened for writing
+    /// by the runtime: a process (any user, any namespace) that writes "0" to them moves its
+    /// calling thread in. The cgroups must exist.
+    pub fn open_v1_tasks(&self) -> Result<Vec<OwnedFd>> {
+        let mut seen: Vec<&Path> = Vec::new();
+        let mut fds = Vec::new();
+        for h in &self.st.v1 {
+            if seen.contains(&h.path.as_path()) {
+                continue;
+            }
+            seen.push(&h.path);
+            let p = h.path.join("tasks");
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .ctx(|| format!("opening {}", p.display()))?;
+            fds.push(OwnedFd::from(f));
+        }
+        Ok(fds)
     }
 
     /// Freeze every process of the container; returns once the kernel reports frozen.
@@ -654,13 +684,13 @@ impl Manager {
         Ok(false)
     }
 
-    /// An O_PATH|O_DIRECTORY descriptor of the container's cgroup for clone3's
-    /// CLONE_INTO_CGROUP. Pure cgroup v2 only (on v1/hybrid the child must be placed with
-    /// [`Manager::add_process`]). The cgroup must exist ([`Manager::create`]).
+    /// An O_PATH|O_DIRECTORY descriptor of the container's cgroup2 directory (pure v2, or
+    /// the unified hierarchy of a hybrid host) for clone3's CLONE_INTO_CGROUP. The directory
+    /// must exist.
     pub fn open_dir_fd(&self) -> Result<OwnedFd> {
-        let (Layout::V2, Some(p)) = (self.st.layout, self.unified_path()) else {
+        let Some(p) = self.unified_path() else {
             return Err(Error::Other(
-                "CLONE_INTO_CGROUP needs a pure cgroup v2 host".into(),
+                "CLONE_INTO_CGROUP needs a cgroup2 hierarchy".into(),
             ));
         };
         let fd = nix::fcntl::open(

@@ -86,6 +86,7 @@ pub fn create(g: &Global, o: &Options) -> Result<Container> {
 pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Option<OwnedFd>)> {
     container::validate_id(&o.id)?;
     let bundle = crate::spec::load(&o.bundle)?;
+    log::debug!("create {}: config loaded", o.id);
     let spec = &bundle.spec;
     let process = spec
         .process()
@@ -198,6 +199,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         .collect();
 
     let (parent_sock, child_sock) = process::channel::pair()?;
+    let cgroup_dirs = cgroup_cfg.as_ref().map(|c| c.dirs()).unwrap_or_default();
     let args = InitArgs {
         spec,
         rootfs: &bundle.rootfs,
@@ -214,6 +216,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         caps: &caps,
         seccomp: seccomp.as_ref(),
         labels: &labels,
+        cgroup_dirs: &cgroup_dirs,
     };
 
     let annotations2 = annotations.clone();
@@ -235,36 +238,32 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         ));
         Ok(both)
     };
-    // Pure cgroup v2: the cgroup exists before clone and init is cloned into it.
+    // On cgroup v2 (pure or hybrid) init is cloned into its cgroup2 directory; the rest is
+    // created while init sets up.
     let clone_into = match &cgroup_cfg {
         Some(cfg) => cfg.prepare_clone_into()?,
         None => None,
     };
-    if clone_into.is_some() {
-        cleanup.cgroup = cgroup_cfg.as_ref().map(|c| c.created());
-    }
-    let mut cgroup_made: Option<crate::cgroups_glue::Cgroup> = None;
-    let mut enter_cgroup = |pid: i32| -> Result<()> {
-        if let (Some(cfg), None) = (&cgroup_cfg, &clone_into) {
-            cgroup_made = Some(crate::cgroups_glue::enter(cfg, pid)?);
+    cleanup.cgroup = cgroup_cfg.as_ref().map(|c| c.created());
+    let mut cgroup_step = || -> Result<Vec<OwnedFd>> {
+        match &cgroup_cfg {
+            Some(cfg) => cfg.make_for_init(),
+            None => Ok(Vec::new()),
         }
-        Ok(())
     };
     let state_of =
         |pid: i32| container::hook_state(&o.id, pid, Status::Creating, &bundle.dir, &annotations2);
+    log::debug!("create {}: checked; cloning init", o.id);
     let spawned = process::spawn(
         &args,
         parent_sock,
         process::Hooks {
             runtime: &mut runtime_hooks,
-            enter_cgroup: &mut enter_cgroup,
+            cgroup: &mut cgroup_step,
             state: &state_of,
             cgroup_fd: clone_into.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
         },
     );
-    if let Some(made) = cgroup_made.take() {
-        cleanup.cgroup = Some(made);
-    }
     let pid = spawned?;
     drop(child_sock);
     drop(console);

@@ -89,6 +89,11 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let env = merge_env(process.env().as_deref().unwrap_or(&[]));
     let manager = crate::cgroups_glue::manager(&c);
     let cgroup_dir = cgroup_target(&c, manager.as_ref(), a.value("cgroup"))?;
+    // cgroup v1: the first child moves itself in through these (see process::exec::stage).
+    let cgroup_tasks = match &manager {
+        Some(m) if m.layout() != crate::cgroups::Layout::V2 => m.open_v1_tasks()?,
+        _ => Vec::new(),
+    };
     // The SELinux label (checked by validate) and oomScoreAdj: the process writes them to its
     // /proc/self files through the runtime's procfs, opened here, never through the
     // container's /proc, which a process in the container could have replaced (CVE-2025-52881).
@@ -127,6 +132,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         env: &env,
         selinux_label,
         host_proc: host_proc.as_ref(),
+        cgroup_tasks: &cgroup_tasks,
     };
     let (child, in_cgroup) = spawn_stage(cgroup_dir.as_ref())?;
     if child == 0 {
@@ -135,6 +141,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     }
     drop(child_sock);
     drop(console);
+    drop(cgroup_tasks);
     let mut pid = 0;
     let r = drive(
         &c,
@@ -176,8 +183,8 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     }
 }
 
-/// Clone the first stage, straight into the container's cgroup on cgroup v2 (CLONE_INTO_CGROUP);
-/// returns its pid (0 in the child) and whether it is in the cgroup already.
+/// Clone the first stage, straight into the container's cgroup2 directory (CLONE_INTO_CGROUP);
+/// returns its pid (0 in the child) and whether it is in that directory already.
 fn spawn_stage(cgroup_dir: Option<&OwnedFd>) -> Result<(i32, bool)> {
     if let Some(fd) = cgroup_dir {
         match process::clone_into(0, Some(fd.as_raw_fd())) {
@@ -201,10 +208,10 @@ fn drive(
     seccomp: Option<&crate::security::seccomp_glue::Compiled>,
     pid: &mut i32,
 ) -> Result<()> {
-    if !in_cgroup {
-        if let Some(m) = manager {
-            m.add_process(child)?;
-        }
+    // Only when CLONE_INTO_CGROUP was not possible: this write takes the kernel's global
+    // migration lock (an RCU grace period, often 10 ms).
+    if let Some(m) = manager.filter(|m| !in_cgroup && m.unified_path().is_some()) {
+        m.add_process(child)?;
     }
     channel::send(sock, channel::GO, &[])?;
     let mut ready = false;
@@ -277,8 +284,9 @@ fn open_namespaces(c: &Container) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>> 
     Ok(out)
 }
 
-/// On cgroup v2, the directory to clone into: the container's cgroup or the --cgroup
-/// sub-cgroup of it. On v1 and hybrid hosts the process joins by pid, and --cgroup is refused.
+/// The cgroup2 directory to clone into: on cgroup v2 the container's cgroup or the --cgroup
+/// sub-cgroup of it, on a hybrid host the container's unified directory. --cgroup is refused
+/// on v1 and hybrid hosts.
 fn cgroup_target(
     c: &Container,
     m: Option<&crate::cgroups::Manager>,
@@ -295,7 +303,7 @@ fn cgroup_target(
     };
     let v2 = m.layout() == crate::cgroups::Layout::V2;
     let Some(sub) = sub else {
-        return Ok(if v2 { m.open_dir_fd().ok() } else { None });
+        return Ok(m.open_dir_fd().ok());
     };
     if !v2 {
         return Err(Error::Usage(

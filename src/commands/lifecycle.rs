@@ -349,8 +349,10 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         destroy(&c);
         return Err(e);
     }
+    log::debug!("run {}: started", c.state.id);
     // Wait for init (our child), forwarding signals and relaying its terminal if husk owns it.
     let code = crate::process::tty::wait(c.state.pid, master, &set, true);
+    log::debug!("run {}: init exited ({code})", c.state.id);
     if !a.is_set("keep") {
         // Init is gone; only a shared pid namespace can leave processes behind.
         if !c.has_own_pid_ns() {

@@ -8,8 +8,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub const MAPS: u8 = b'M';
 /// Parent: maps written / cgroup joined, go on.
 pub const GO: u8 = b'g';
-/// Parent: init is in its cgroup (it may now create its cgroup namespace).
-pub const CGROUP_JOINED: u8 = b'c';
+/// Parent: the container's cgroup exists, with its limits; the message carries an fd of the
+/// `tasks` file of each cgroup v1 directory, opened by the runtime, through which init moves
+/// itself in (a v1 cgroup that init is not cloned into).
+pub const CGROUP_MADE: u8 = b'c';
 /// Stage 1 reports the pid of init (payload: i32, host pid namespace).
 pub const PID: u8 = b'P';
 /// Init is ready for the runtime-namespace hooks (prestart, createRuntime).
@@ -92,6 +94,68 @@ pub fn recv(fd: &OwnedFd) -> Result<Option<(u8, Vec<u8>)>> {
                 nix::errno::Errno::last(),
             ));
         }
+    }
+}
+
+/// Send a message with fds attached (SCM_RIGHTS).
+pub fn send_with_fds(fd: &OwnedFd, tag: u8, fds: &[RawFd]) -> Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    if fds.is_empty() {
+        return send(fd, tag, &[]);
+    }
+    let data = [tag];
+    let iov = [std::io::IoSlice::new(&data)];
+    let cmsg = [ControlMessage::ScmRights(fds)];
+    loop {
+        match sendmsg::<()>(fd.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => {
+                r.map_err(|e| Error::sys("sending to the container's init", e))?;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Wait for one expected tag sent with [`send_with_fds`]; returns the fds (close-on-exec).
+pub fn expect_with_fds(fd: &OwnedFd, want: u8) -> Result<Vec<OwnedFd>> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut space = nix::cmsg_space!([RawFd; 64]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = loop {
+        match recvmsg::<()>(
+            fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r.map_err(|e| Error::sys("reading from the runtime", e))?,
+        }
+    };
+    let mut fds = Vec::new();
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            if let ControlMessageOwned::ScmRights(got) = c {
+                // SAFETY: fresh fds received with SCM_RIGHTS, owned by nobody else.
+                fds.extend(got.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+            }
+        }
+    }
+    let n = msg.bytes;
+    drop(iov);
+    match (n, buf.first()) {
+        (0, _) => Err(Error::Other("the runtime went away during setup".into())),
+        (_, Some(&t)) if t == want => Ok(fds),
+        (_, Some(&ERROR)) => Err(Error::Other(
+            String::from_utf8_lossy(&buf[1..n]).into_owned(),
+        )),
+        (_, Some(&t)) => Err(Error::Other(format!(
+            "unexpected message {:?} from the runtime",
+            t as char
+        ))),
+        _ => Err(Error::Other("the runtime went away during setup".into())),
     }
 }
 

@@ -36,15 +36,22 @@ pub struct ExecArgs<'a> {
     /// The runtime's procfs (the host's /proc), set with a label or oomScoreAdj: the attr files
     /// and oom_score_adj are written through it, whatever the container's /proc is.
     pub host_proc: Option<&'a crate::rootfs::ProcFs>,
+    /// The `tasks` files of the container's cgroup v1 directories, opened by the runtime.
+    pub cgroup_tasks: &'a [OwnedFd],
 }
 
-/// The first child: wait until the runtime put us in the container's cgroup, join the
-/// namespaces, fork the process (CLONE_PARENT: it becomes the runtime's child) and report its
-/// pid. Never returns.
+/// The first child: wait until the runtime is done with our cgroup2 membership, move
+/// ourselves into the cgroup v1 directories (a thread moving itself takes no global lock; see
+/// process::drive), join the namespaces, fork the process (CLONE_PARENT: it becomes the
+/// runtime's child) and report its pid. Never returns.
 pub fn stage(a: &ExecArgs) -> ! {
     let r = (|| -> Result<()> {
         init::set_pdeathsig(libc::SIGKILL);
         channel::expect(a.sock, channel::GO)?;
+        for f in a.cgroup_tasks {
+            nix::unistd::write(f, b"0")
+                .map_err(|e| Error::sys("exec: joining the container's cgroup", e))?;
+        }
         for (t, fd) in a.namespaces {
             // SAFETY: setns on a valid namespace fd.
             if unsafe { libc::setns(fd.as_raw_fd(), crate::namespaces::clone_flag(*t)) } != 0 {

@@ -39,6 +39,9 @@ pub struct InitArgs<'a> {
     pub seccomp: Option<&'a crate::security::seccomp_glue::Compiled>,
     /// SELinux and AppArmor labels, checked by the parent against what the host supports.
     pub labels: &'a crate::security::Labels,
+    /// (hierarchy mount point, the container's cgroup directory): what init binds for a
+    /// cgroup mount without a cgroup namespace.
+    pub cgroup_dirs: &'a [(std::path::PathBuf, std::path::PathBuf)],
 }
 
 /// Stage 1 of the two-stage path: join namespaces given by path and create the new ones, then
@@ -135,9 +138,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let linux = spec.linux().as_ref();
 
     // 1. Die with the runtime while setting up; wait until the parent wrote our id maps. The
-    //    parent moves us into our cgroup while we set up the mounts (a cgroup v1 migration waits
-    //    for an RCU grace period, several ms, which we overlap with our own work); we wait for
-    //    that only where it matters, in cgroup_ready().
+    //    parent creates our cgroup while we set up the mounts; we join it only where it matters
+    //    (join_cgroup: before the cgroup mounts, hooks and seccomp).
     set_pdeathsig(libc::SIGKILL);
     channel::expect(a.sock, channel::GO)?;
     let fast_path = !a.plan.needs_two_stages();
@@ -176,11 +178,22 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let mut console_slave: Option<OwnedFd> = None;
     let new_cgroup_ns = a.plan.new_flags & libc::CLONE_NEWCGROUP != 0;
     let cgroup_joined = std::cell::Cell::new(false);
-    let cgroup_ready = || -> Result<()> {
+    let join_cgroup = || -> Result<()> {
         if cgroup_joined.replace(true) {
             return Ok(());
         }
-        channel::expect(a.sock, channel::CGROUP_JOINED)?;
+        for f in channel::expect_with_fds(a.sock, channel::CGROUP_MADE)? {
+            // "0" is this thread; init has no other.
+            nix::unistd::write(&f, b"0").map_err(|e| {
+                let what = rootfs::fd_path(&f);
+                let path = std::fs::read_link(&what).unwrap_or(what);
+                Error::sys(
+                    format!("joining the container's cgroup {}", path.display()),
+                    e,
+                )
+            })?;
+        }
+        log::debug!("init: in the container's cgroup");
         // Created only now, so its root is the container's cgroup: created at clone time it
         // would be rooted at the runtime's cgroup and the container would see /../<id> paths.
         if new_cgroup_ns {
@@ -196,11 +209,12 @@ fn setup(a: &InitArgs) -> Result<Never> {
         in_user_ns,
         new_cgroup_ns,
         console: None,
-        cgroup_ready: &cgroup_ready,
+        cgroup_dirs: a.cgroup_dirs,
+        cgroup_joined: &join_cgroup,
         mount_label: a.labels.selinux.mount.as_deref(),
     };
     let root = setup.prepare()?;
-    cgroup_ready()?;
+    log::debug!("init: mounts and devices set up");
     if let Some(sock) = a.console_socket {
         let slave = open_console(root.as_raw_fd(), sock, process)?;
         let target = rootfs::console_target(root.as_raw_fd())?;
@@ -251,6 +265,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
     //    here, in the container's namespaces but before pivot_root.
     let mut start_state = Vec::new();
     if a.has_runtime_hooks {
+        // Hooks run as children of init (createContainer) or see its cgroup (prestart).
+        join_cgroup()?;
         channel::send(a.sock, channel::HOOKS, &[])?;
         let states = channel::expect(a.sock, channel::HOOKS_DONE)?;
         let mut parts = states.splitn(2, |b| *b == 0);
@@ -268,6 +284,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
     // 8. pivot_root: from here on only the container's filesystem is visible.
     rootfs::pivot_into_rootfs(&root, a.no_pivot)?;
     drop(root);
+    log::debug!("init: in the container's root");
 
     // 9. sysctls, through the container's own /proc (namespaced sysctls must be written from
     //    inside), before readonlyPaths make /proc/sys read-only. That /proc must be a real
@@ -325,6 +342,9 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 13a. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it now, while init
     //      still has it (runc's order). Everything init does after this runs under the filter.
+    //      First, join our cgroup (the filter may not let us read the message afterwards).
+    join_cgroup()?;
+    log::debug!("init: paths, limits and terminal set up");
     let nnp = process.no_new_privileges() == Some(true);
     if !nnp {
         load_seccomp(a)?;

@@ -73,8 +73,9 @@ pub struct Hooks<'a> {
     /// Run prestart + createRuntime hooks with the container's pid; returns the state JSON to
     /// hand to the container-side hooks.
     pub runtime: &'a mut dyn FnMut(i32) -> Result<Vec<u8>>,
-    /// Put the process in its cgroup (called before init runs any setup).
-    pub enter_cgroup: &'a mut dyn FnMut(i32) -> Result<()>,
+    /// Create the container's cgroup and apply its limits while init sets up its mounts;
+    /// returns the `tasks` files (cgroup v1) through which init moves itself in.
+    pub cgroup: &'a mut dyn FnMut() -> Result<Vec<OwnedFd>>,
     /// The state JSON (status creating) for a pid, for the seccomp agent.
     pub state: &'a dyn Fn(i32) -> Vec<u8>,
     /// A cgroup v2 directory to clone the first process straight into.
@@ -100,6 +101,7 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
         }
         init::init(args);
     }
+    log::debug!("cloned {child} (two stages: {two_stage})");
     let mut init_pid = if two_stage { 0 } else { child };
     let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks);
     if r.is_err() {
@@ -157,10 +159,17 @@ fn drive(
         crate::namespaces::write_id_maps(child, args.spec)?;
     }
     channel::send(sock, channel::GO, &[])?;
-    // Init sets up its mounts meanwhile; it waits for CGROUP_JOINED before anything that
-    // depends on its cgroup, and cannot reach user code before create returns.
-    (hooks.enter_cgroup)(*init_pid)?;
-    channel::send(sock, channel::CGROUP_JOINED, &[])?;
+    // Init sets up its mounts meanwhile, and moves itself into the cgroup v1 directories by
+    // writing 0 to their `tasks` files: a thread moving itself takes no global lock, where
+    // the runtime writing init's pid to cgroup.procs takes cgroup_threadgroup_rwsem for
+    // writing, which waits for an RCU grace period (often 10 ms) whenever no other migration
+    // ran just before. Init waits for this message only before it binds the cgroup
+    // directories, runs hooks or loads seccomp.
+    let fds = (hooks.cgroup)()?;
+    let raw: Vec<i32> = fds.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
+    channel::send_with_fds(sock, channel::CGROUP_MADE, &raw)?;
+    drop(fds);
+    log::debug!("cgroup created with its limits; init {init_pid} joins it");
     loop {
         match channel::recv(sock)? {
             Some((channel::HOOKS, _)) => {
@@ -172,7 +181,10 @@ fn drive(
                 hand_over_seccomp_fd(args, *init_pid, num, &mut hooks)?;
                 channel::send(sock, channel::SECCOMP_DONE, &[])?;
             }
-            Some((channel::READY, _)) => return Ok(()),
+            Some((channel::READY, _)) => {
+                log::debug!("init {init_pid} is set up and waits for start");
+                return Ok(());
+            }
             Some((channel::ERROR, p)) => {
                 return Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
             }

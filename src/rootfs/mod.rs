@@ -286,9 +286,11 @@ pub struct Setup<'a> {
     /// The container has its own user namespace: devices cannot be created, only bound.
     pub in_user_ns: bool,
     pub new_cgroup_ns: bool,
-    /// Waits until init is in its cgroup and has its cgroup namespace: needed before a
-    /// cgroup filesystem is mounted.
-    pub cgroup_ready: &'a dyn Fn() -> Result<()>,
+    /// (hierarchy mount point, the container's cgroup directory in it).
+    pub cgroup_dirs: &'a [(PathBuf, PathBuf)],
+    /// Waits until the container's cgroup exists and init is in it, with its cgroup
+    /// namespace: needed before a cgroup filesystem is mounted or bound.
+    pub cgroup_joined: &'a dyn Fn() -> Result<()>,
     /// The pty slave to bind onto /dev/console, when process.terminal is set.
     pub console: Option<RawFd>,
     /// linux.mountLabel, only when SELinux is enabled on the host.
@@ -368,7 +370,7 @@ impl Setup<'_> {
         for i in order {
             let m = mounts[i];
             if is_cgroup(m) {
-                (self.cgroup_ready)()?;
+                (self.cgroup_joined)()?;
             }
             self.mount_one(root.as_raw_fd(), i, m)
                 .map_err(|e| name_mount(e, i, m))?;
@@ -679,9 +681,16 @@ impl Setup<'_> {
             return mount(Some(fstype), &fd_path(target), Some(fstype), flags, data)
                 .ctx(|| format!("{}: mounting {fstype} {}", field(), host_mount.display()));
         }
-        // Without one, bind the host's directory of this process's own cgroup.
-        let own = own_cgroup_path(host_mount, fstype, super_opts).unwrap_or_default();
-        let src = host_mount.join(own.trim_start_matches('/'));
+        // Without one, bind the host's directory of the container's cgroup (or, on a
+        // hierarchy the runtime does not manage, of the one init is in).
+        let src = match self.cgroup_dirs.iter().find(|(m, _)| m == host_mount) {
+            Some((_, dir)) => dir.clone(),
+            None => {
+                (self.cgroup_joined)()?;
+                let own = own_cgroup_path(host_mount, fstype, super_opts).unwrap_or_default();
+                host_mount.join(own.trim_start_matches('/'))
+            }
+        };
         mount(
             Some(&src),
             &fd_path(target),
