@@ -37,9 +37,10 @@ fn main() {
 /// logrus writes errors to the --log file and to stderr) for the engine that reads it.
 fn report(e: &Error) {
     log::error!("{e}");
-    if LOG_TO_FILE.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("husk: {e}");
-    } else if !LOGGER_READY.load(std::sync::atomic::Ordering::Relaxed) {
+    // Also on stderr when the log goes to a file, or when there is no logger yet.
+    if LOG_TO_FILE.load(std::sync::atomic::Ordering::Relaxed)
+        || !LOGGER_READY.load(std::sync::atomic::Ordering::Relaxed)
+    {
         eprintln!("husk: {e}");
     }
 }

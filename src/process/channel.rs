@@ -122,29 +122,30 @@ pub fn expect_with_fds(fd: &OwnedFd, want: u8) -> Result<Vec<OwnedFd>> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = vec![0u8; 64 * 1024];
     let mut space = nix::cmsg_space!([RawFd; 64]);
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let msg = loop {
-        match recvmsg::<()>(
-            fd.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            r => break r.map_err(|e| Error::sys("reading from the runtime", e))?,
-        }
-    };
     let mut fds = Vec::new();
-    if let Ok(cmsgs) = msg.cmsgs() {
-        for c in cmsgs {
-            if let ControlMessageOwned::ScmRights(got) = c {
-                // SAFETY: fresh fds received with SCM_RIGHTS, owned by nobody else.
-                fds.extend(got.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+    let n = {
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let msg = loop {
+            match recvmsg::<()>(
+                fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => break r.map_err(|e| Error::sys("reading from the runtime", e))?,
+            }
+        };
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::ScmRights(got) = c {
+                    // SAFETY: fresh fds received with SCM_RIGHTS, owned by nobody else.
+                    fds.extend(got.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+                }
             }
         }
-    }
-    let n = msg.bytes;
-    drop(iov);
+        msg.bytes
+    };
     match (n, buf.first()) {
         (0, _) => Err(Error::Other("the runtime went away during setup".into())),
         (_, Some(&t)) if t == want => Ok(fds),
