@@ -6,9 +6,10 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    // A static (crt-static) build links libgcc_eh itself.
+    // A static (crt-static) build links libgcc_eh itself; musl brings its own unwinder.
     let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-    if features.split(',').any(|f| f == "crt-static") {
+    let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    if features.split(',').any(|f| f == "crt-static") || env != "gnu" {
         return;
     }
     let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))

@@ -11,6 +11,8 @@ use std::os::fd::OwnedFd;
 pub struct Plan {
     manager: Manager,
     resources: LinuxResources,
+    /// The runtime's /proc/self/mountinfo, read once: init's mount namespace starts as a copy.
+    mountinfo: String,
 }
 
 /// A created cgroup holding the container, and the resources it was given.
@@ -40,12 +42,16 @@ pub fn plan(spec: &Spec, id: &str) -> Result<Option<Plan>> {
     let path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .and_then(|p| p.to_str());
-    let manager = Manager::new(path, id)?;
+    let (manager, mountinfo) = Manager::new_with_mountinfo(path, id)?;
     let empty = LinuxResources::default();
     let asked = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&empty);
     let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
     let resources = cgroups::with_default_devices(asked, devices);
-    Ok(Some(Plan { manager, resources }))
+    Ok(Some(Plan {
+        manager,
+        resources,
+        mountinfo,
+    }))
 }
 
 impl Plan {
@@ -99,6 +105,10 @@ impl Plan {
 }
 
 impl Plan {
+    pub fn mountinfo(&self) -> &str {
+        &self.mountinfo
+    }
+
     /// (hierarchy mount point, the container's cgroup directory in it), known before anything
     /// is created: init binds these directories without waiting to be moved into them.
     pub fn dirs(&self) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {

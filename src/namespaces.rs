@@ -113,7 +113,9 @@ const NSFS_MAGIC: i64 = 0x6e736673;
 
 fn check_ns_type(fd: &OwnedFd, t: LinuxNamespaceType) -> std::result::Result<(), String> {
     let st = nix::sys::statfs::fstatfs(fd).map_err(crate::error::errno_text)?;
-    if st.filesystem_type().0 != NSFS_MAGIC {
+    // f_type is signed in glibc, unsigned in musl.
+    #[allow(clippy::unnecessary_cast)]
+    if st.filesystem_type().0 as i64 != NSFS_MAGIC {
         return Err(format!(
             "not a namespace file (expected a {} namespace, such as /proc/PID/ns/{})",
             t,

@@ -276,11 +276,17 @@ pub(crate) fn host_from(mountinfo: &str, proc_cgroup: &str) -> Result<Host> {
 
 /// The host as seen by this process.
 pub(crate) fn detect_host() -> Result<Host> {
+    detect_host_and_mountinfo().map(|(h, _)| h)
+}
+
+/// The host as seen by this process, and the mountinfo text it was read from.
+pub(crate) fn detect_host_and_mountinfo() -> Result<(Host, String)> {
     let mi = std::fs::read_to_string("/proc/self/mountinfo")
         .ctx(|| "reading /proc/self/mountinfo".into())?;
     let pc =
         std::fs::read_to_string("/proc/self/cgroup").ctx(|| "reading /proc/self/cgroup".into())?;
-    host_from(&mi, &pc)
+    let host = host_from(&mi, &pc)?;
+    Ok((host, mi))
 }
 
 /// Which layout this host has.
@@ -397,12 +403,22 @@ pub(crate) fn resolve(host: &Host, inner: &Inner) -> CgroupState {
 
 impl Manager {
     /// Resolve the container's cgroup paths on this host. Nothing is created yet.
+    #[cfg(test)]
     pub fn new(cgroups_path: Option<&str>, id: &str) -> Result<Manager> {
+        Self::new_with_mountinfo(cgroups_path, id).map(|(m, _)| m)
+    }
+
+    /// Resolve the container's cgroup paths on this host (nothing is created yet); also
+    /// returns the runtime's mountinfo text it read.
+    pub fn new_with_mountinfo(cgroups_path: Option<&str>, id: &str) -> Result<(Manager, String)> {
         let inner = inner_path(cgroups_path, id)?;
-        let host = detect_host()?;
-        Ok(Manager {
-            st: resolve(&host, &inner),
-        })
+        let (host, mountinfo) = detect_host_and_mountinfo()?;
+        Ok((
+            Manager {
+                st: resolve(&host, &inner),
+            },
+            mountinfo,
+        ))
     }
 
     /// Rebuild a manager from a saved [`CgroupState`].

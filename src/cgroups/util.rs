@@ -152,6 +152,12 @@ fn subdirs(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
 /// rmdir a cgroup and its sub-cgroups, deepest first. EBUSY (processes still exiting) is
 /// retried for up to about a second; ENOENT is success.
 pub fn remove_tree(dir: &Path) -> Result<()> {
+    // Usually empty: no listing then.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     for sub in subdirs(dir)? {
         remove_tree(&sub)?;
     }

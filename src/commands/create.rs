@@ -59,7 +59,7 @@ impl Drop for Cleanup<'_> {
             if let Some(cg) = self.cgroup.take() {
                 cg.destroy();
             }
-            let _ = std::fs::remove_dir_all(self.dir);
+            crate::container::remove_state_dir(self.dir);
         }
     }
 }
@@ -217,6 +217,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         seccomp: seccomp.as_ref(),
         labels: &labels,
         cgroup_dirs: &cgroup_dirs,
+        host_mountinfo: cgroup_cfg.as_ref().map_or("", |c| c.mountinfo()),
     };
 
     let annotations2 = annotations.clone();

@@ -317,7 +317,7 @@ fn destroy(c: &Container) {
         );
     }
     crate::cgroups_glue::destroy(c);
-    let _ = std::fs::remove_dir_all(&c.dir);
+    container::remove_state_dir(&c.dir);
 }
 
 pub fn run(g: &Global, a: &Args) -> Result<i32> {

@@ -84,6 +84,17 @@ impl Status {
 
 /// Ids as runc accepts them: non-empty, at most 1024 bytes, `[A-Za-z0-9_+.-]`, and not `.` or
 /// `..`, so an id can never name a path outside the state root.
+/// Remove a container's state directory: its two known files and the directory, or, when
+/// something else is in it, everything.
+pub fn remove_state_dir(dir: &Path) {
+    for f in [STATE_FILE, EXEC_FIFO] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    if std::fs::remove_dir(dir).is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_chars = id
         .bytes()

@@ -42,6 +42,8 @@ pub struct InitArgs<'a> {
     /// (hierarchy mount point, the container's cgroup directory): what init binds for a
     /// cgroup mount without a cgroup namespace.
     pub cgroup_dirs: &'a [(std::path::PathBuf, std::path::PathBuf)],
+    /// The runtime's mountinfo, read before clone (empty: unknown).
+    pub host_mountinfo: &'a str,
 }
 
 /// Stage 1 of the two-stage path: join namespaces given by path and create the new ones, then
@@ -210,6 +212,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
         new_cgroup_ns,
         console: None,
         cgroup_dirs: a.cgroup_dirs,
+        host_mountinfo: a.host_mountinfo,
         cgroup_joined: &join_cgroup,
         mount_label: a.labels.selinux.mount.as_deref(),
     };
@@ -521,7 +524,13 @@ fn set_cwd(cwd: &Path) -> Result<()> {
     nix::unistd::fchdir(dir.as_raw_fd()).ctx(what)
 }
 
-pub(crate) fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+/// The resource argument of setrlimit: unsigned in glibc, int in musl.
+#[cfg(target_env = "gnu")]
+pub(crate) type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+pub(crate) type RlimitResource = libc::c_int;
+
+pub(crate) fn rlimit_resource(t: PosixRlimitType) -> RlimitResource {
     use PosixRlimitType as R;
     match t {
         R::RlimitCpu => libc::RLIMIT_CPU,

@@ -288,6 +288,8 @@ pub struct Setup<'a> {
     pub new_cgroup_ns: bool,
     /// (hierarchy mount point, the container's cgroup directory in it).
     pub cgroup_dirs: &'a [(PathBuf, PathBuf)],
+    /// The runtime's mountinfo as read before clone (empty: read it now).
+    pub host_mountinfo: &'a str,
     /// Waits until the container's cgroup exists and init is in it, with its cgroup
     /// namespace: needed before a cgroup filesystem is mounted or bound.
     pub cgroup_joined: &'a dyn Fn() -> Result<()>,
@@ -587,7 +589,7 @@ impl Setup<'_> {
                 | MsFlags::MS_NOEXEC
                 | MsFlags::MS_RELATIME);
         let target = ensure_in_root(root, dest, Kind::Dir)?;
-        let hierarchies = host_cgroup_mounts();
+        let hierarchies = host_cgroup_mounts(self.host_mountinfo);
         if hierarchies
             .iter()
             .any(|h| h.mount_point == Path::new("/sys/fs/cgroup") && h.fstype == "cgroup2")
@@ -617,6 +619,15 @@ impl Setup<'_> {
         .ctx(|| format!("{}: mounting the tmpfs for cgroup hierarchies", field()))?;
         let tmp =
             open_in_root(root, dest, libc::O_PATH, 0).ctx(|| format!("{}: reopening", field()))?;
+        // The flags of the bind mounts go on with one recursive mount_setattr at the end
+        // rather than a remount of each; fresh cgroup mounts (cgroup namespace) get them
+        // when mounted.
+        let each = if self.new_cgroup_ns {
+            flags
+        } else {
+            MsFlags::empty()
+        };
+        let mut bound: Vec<&Path> = Vec::new();
         for h in &hierarchies {
             let Ok(rel) = h.mount_point.strip_prefix("/sys/fs/cgroup") else {
                 continue;
@@ -631,9 +642,10 @@ impl Setup<'_> {
                 &h.fstype,
                 &h.super_opts,
                 &h.mount_point,
-                flags,
+                each,
                 field,
             )?;
+            bound.push(rel);
             // cpu,cpuacct style names get per-controller links, as on the host.
             let name = rel.to_string_lossy();
             if name.contains(',') {
@@ -642,6 +654,24 @@ impl Setup<'_> {
                     let target = CString::new(name.as_bytes()).unwrap_or_default();
                     // SAFETY: symlinkat with valid strings and fd.
                     unsafe { libc::symlinkat(target.as_ptr(), tmp.as_raw_fd(), link.as_ptr()) };
+                }
+            }
+        }
+        if !self.new_cgroup_ns && !flags.is_empty() {
+            match set_attr_recursive(&tmp, flags) {
+                Ok(()) => return Ok(()),
+                // Before Linux 5.12: remount each bind mount, then the tmpfs.
+                Err(nix::errno::Errno::ENOSYS) => {
+                    for rel in bound {
+                        remount_bind(tmp.as_raw_fd(), rel, flags)
+                            .ctx(|| format!("{}: remounting {}", field(), rel.display()))?;
+                    }
+                }
+                Err(e) => {
+                    return Err(Error::sys(
+                        format!("{}: applying {flags:?} to the cgroup mounts", field()),
+                        e,
+                    ))
                 }
             }
         }
@@ -906,6 +936,51 @@ fn remount_bind(dir: RawFd, rel: &Path, flags: MsFlags) -> nix::Result<()> {
     )
 }
 
+/// Add the read-only, nosuid, nodev and noexec attributes of `flags` to the mount at `fd` and
+/// every mount below it, in one mount_setattr(2) (Linux 5.12; ENOSYS before). The other
+/// attributes, locked ones included, stay as they are.
+fn set_attr_recursive(fd: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let mut set = 0u64;
+    for (f, a) in [
+        (MsFlags::MS_RDONLY, 0x1), // MOUNT_ATTR_RDONLY
+        (MsFlags::MS_NOSUID, 0x2), // MOUNT_ATTR_NOSUID
+        (MsFlags::MS_NODEV, 0x4),  // MOUNT_ATTR_NODEV
+        (MsFlags::MS_NOEXEC, 0x8), // MOUNT_ATTR_NOEXEC
+    ] {
+        if flags.contains(f) {
+            set |= a;
+        }
+    }
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr with a valid fd, an empty path and a valid struct of its size.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(())
+}
+
 /// Mount flags the kernel locks on a mount made in a less privileged user namespace: a remount
 /// must repeat them or it fails with EPERM.
 pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
@@ -920,7 +995,8 @@ pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
             (S::ST_RDONLY, MsFlags::MS_RDONLY),
             (S::ST_NOATIME, MsFlags::MS_NOATIME),
             (S::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-            (S::ST_RELATIME, MsFlags::MS_RELATIME),
+            // ST_RELATIME (nix names it for glibc only)
+            (S::from_bits_retain(0x1000), MsFlags::MS_RELATIME),
         ] {
             if f.contains(s) {
                 out |= m;
@@ -1111,11 +1187,18 @@ pub struct HostCgroupMount {
     pub super_opts: String,
 }
 
-/// The host's cgroup mounts, from this process's mountinfo.
-pub fn host_cgroup_mounts() -> Vec<HostCgroupMount> {
+/// The host's cgroup mounts, from `mountinfo` or, when empty, this process's mountinfo.
+pub fn host_cgroup_mounts(mountinfo: &str) -> Vec<HostCgroupMount> {
     let mut out = Vec::new();
-    let Ok(data) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return out;
+    let read;
+    let data = if mountinfo.is_empty() {
+        let Ok(d) = std::fs::read_to_string("/proc/self/mountinfo") else {
+            return out;
+        };
+        read = d;
+        &read
+    } else {
+        mountinfo
     };
     for line in data.lines() {
         let Some((left, right)) = line.split_once(" - ") else {

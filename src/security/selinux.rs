@@ -19,7 +19,9 @@ const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 /// mountinfo names (old systems used /selinux).
 fn selinuxfs_mount() -> Option<PathBuf> {
     let usual = Path::new("/sys/fs/selinux");
-    if nix::sys::statfs::statfs(usual).is_ok_and(|s| s.filesystem_type().0 == SELINUX_MAGIC) {
+    // f_type is signed in glibc, unsigned in musl.
+    #[allow(clippy::unnecessary_cast)]
+    if nix::sys::statfs::statfs(usual).is_ok_and(|s| s.filesystem_type().0 as i64 == SELINUX_MAGIC) {
         return Some(usual.to_path_buf());
     }
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
