@@ -22,11 +22,12 @@ DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static
 	hyperfine util-linux procps psmisc iproute2 findutils coreutils \
 	podman conmon catatonit uidmap netavark iptables containerd \
 	qemu-system-x86 kmod xz-utils zstd \
-	selinux-policy-default policycoreutils selinux-utils
+	selinux-policy-default policycoreutils selinux-utils \
+	musl-tools gperf curl
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients \
 	test-host test-podman test-containerd test-cgroup2 test-selinux vm-kernel selinux-policy bench \
-	demo clean install
+	demo clean install musl-deps
 
 all: build
 
@@ -35,12 +36,36 @@ deps:
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) </dev/null; \
 	fi
+	@$(MAKE) --no-print-directory musl-deps || \
+		echo "make deps: no musl toolchain here; husk will be built against glibc (slower start-up, larger binary)"
 
-HUSK_BIN = target/x86_64-unknown-linux-gnu/release/husk
+# The release binary is static. With Rust's musl target and a musl libseccomp (musl-deps) it
+# is linked against musl: glibc's start-up probes the CPU with dozens of CPUID instructions,
+# each a VM exit on a virtual machine (about 0.3 ms of every husk command here), and the binary
+# is 0.7 MB smaller. Without them (or with HUSK_MUSL=0) it is linked against glibc.
+# target/release/husk links to whichever was built; the tests and the bench use it.
+MUSL_TARGET = x86_64-unknown-linux-musl
+MUSL_SECCOMP = target/musl-libseccomp
+HUSK_MUSL ?= 1
+HUSK_BIN = target/release/husk
+
+musl-deps:
+	@rustup target list --installed 2>/dev/null | grep -qx $(MUSL_TARGET) || \
+		timeout 600 rustup target add $(MUSL_TARGET)
+	vendor/musl-libseccomp.sh $(MUSL_SECCOMP)
 
 build:
-	$(CARGO) build --release
-	@mkdir -p target/release && ln -sf ../x86_64-unknown-linux-gnu/release/husk target/release/husk
+	@mkdir -p target/release
+	@if [ "$(HUSK_MUSL)" = 1 ] && [ -f $(MUSL_SECCOMP)/lib/libseccomp.a ] && \
+		rustup target list --installed 2>/dev/null | grep -qx $(MUSL_TARGET); then \
+		echo "building husk for $(MUSL_TARGET)"; \
+		LIBSECCOMP_LIB_PATH=$(CURDIR)/$(MUSL_SECCOMP)/lib $(CARGO) build --release --target $(MUSL_TARGET) && \
+		ln -sf ../$(MUSL_TARGET)/release/husk target/release/husk; \
+	else \
+		echo "building husk for x86_64-unknown-linux-gnu (no musl toolchain: make deps)"; \
+		$(CARGO) build --release && \
+		ln -sf ../x86_64-unknown-linux-gnu/release/husk target/release/husk; \
+	fi
 
 release: build
 
@@ -59,6 +84,9 @@ bundle:
 # was already there before the tests (another run on the same machine) is reported, not blamed.
 # HUSK_RUNTIME=/usr/sbin/runc make test runs the same tests against runc.
 LEAK_BASELINE = target/leak-baseline.txt
+# The runtime the integration and conformance tests drive: the release binary `make build` made
+# (musl or glibc), unless set (HUSK_RUNTIME=/usr/sbin/runc).
+HUSK_RUNTIME ?= $(CURDIR)/target/release/husk
 
 # Everything CI runs (.ci/run is `make deps` then `make test`): the host suites, the real clients,
 # the cgroup suite again on a pure cgroup v2 host and the SELinux suite on a kernel with SELinux
@@ -73,15 +101,15 @@ test: build bundle
 # Unit, integration and conformance tests on this host, then the leak check.
 test-host: build bundle
 	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(LEAK_BASELINE)
-	@rc=0; HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release -- --test-threads=2 || rc=$$?; \
+	@rc=0; HUSK_RUNTIME=$(HUSK_RUNTIME) HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release -- --test-threads=2 || rc=$$?; \
 	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(LEAK_BASELINE) || rc=1; \
 	exit $$rc
 
 test-integration: build bundle
-	HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release --test integration -- --test-threads=2
+	HUSK_RUNTIME=$(HUSK_RUNTIME) HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release --test integration -- --test-threads=2
 
 test-conformance: build bundle
-	HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release --test conformance -- --test-threads=2
+	HUSK_RUNTIME=$(HUSK_RUNTIME) HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release --test conformance -- --test-threads=2
 
 # Real clients driving husk and runc side by side (integration/podman/): each check runs against
 # both, one line per check; each suite ends with 'N passed, N failed, N skipped'.
