@@ -44,6 +44,8 @@ from collections import deque
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORK = "/run/husk-bench-work"
+# Pause before each create+delete sample of the "many" metric (and 10x that after populating).
+SETTLE_S = 0.2
 RUNTIME_NAMES = ("husk", "runc", "crun")
 CGROUP_UNIFIED = "/sys/fs/cgroup/unified"
 
@@ -629,6 +631,10 @@ class Bench:
         return {"par_up": t_up, "par_down": t_down, "par": t_up + t_down}
 
     def create_delete_one(self, rt, prefix):
+        # Let the kernel finish the asynchronous teardown of the previous sample (memcg and
+        # cpuset offlining in kworkers, which grows with the number of cgroups and
+        # superblocks present) so that it does not land in this create's time.
+        time.sleep(SETTLE_S)
         cid = rt.new_id("one")
         t_create, _ = rt.create(cid, self.b_sleep)
         t_delete = rt.run("delete", "--force", cid)
@@ -715,6 +721,7 @@ class Bench:
                     res.fail(m, rt.name, msg)
             else:
                 log(f"[many] {rt.name}: populated in {t / 1000:.1f} s; {cfg.many_iters} x create+delete")
+                time.sleep(10 * SETTLE_S)
                 for _ in range(cfg.many_iters):
                     measured(res, keysN, rt, lambda: self.create_delete_one(rt, "manyN"))
             log(f"[many] {rt.name}: deleting {cfg.many} containers")
