@@ -21,7 +21,8 @@ fn selinuxfs_mount() -> Option<PathBuf> {
     let usual = Path::new("/sys/fs/selinux");
     // f_type is signed in glibc, unsigned in musl.
     #[allow(clippy::unnecessary_cast)]
-    if nix::sys::statfs::statfs(usual).is_ok_and(|s| s.filesystem_type().0 as i64 == SELINUX_MAGIC) {
+    if nix::sys::statfs::statfs(usual).is_ok_and(|s| s.filesystem_type().0 as i64 == SELINUX_MAGIC)
+    {
         return Some(usual.to_path_buf());
     }
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
