@@ -341,6 +341,39 @@ fn resources_are_applied_to_the_host_cgroups() {
     env.assert_nothing_left(&id);
 }
 
+/// Init is in the container's cgroup in every hierarchy as soon as create returns (on v1 and
+/// hybrid hosts it moves itself in during create), and so is a process started by exec.
+#[test]
+fn init_and_exec_are_in_the_cgroup_in_every_hierarchy() {
+    let env = TestEnv::new("cgall");
+    let id = env.id("c");
+    let name = format!("{id}-cg");
+    let mut c = sleeper(&env, &id, json!({}));
+    c["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+    env.write_config(&c);
+    env.create(&id).expect_ok();
+    let check = |what: &str, text: &str| {
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(!lines.is_empty(), "{what}: no cgroup lines");
+        for l in lines {
+            let path = l.splitn(3, ':').nth(2).unwrap_or("");
+            assert_eq!(path, format!("/{name}"), "{what}: {l:?} in {text:?}");
+        }
+    };
+    let pid = pid_of(&env, &id);
+    check(
+        "init after create",
+        &fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap(),
+    );
+    env.rt(&["start", &id]).expect_ok();
+    let out = env
+        .rt(&["exec", &id, "cat", "/proc/self/cgroup"])
+        .expect_ok();
+    check("exec'd process", &out.stdout);
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    assert!(cgroups_named(&id).is_empty(), "{:?}", cgroups_named(&id));
+}
+
 #[test]
 fn cgroups_path_absolute_relative_and_empty() {
     let env = TestEnv::new("cgpath");

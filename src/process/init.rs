@@ -72,7 +72,7 @@ pub fn stage1(a: &InitArgs) -> ! {
             become_ns_root()?;
         }
         namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
-        // The cgroup namespace is created by init once it is in its cgroup (see cgroup_ready).
+        // The cgroup namespace is created by init once it is in its cgroup (see join_cgroup).
         let rest =
             a.plan.new_flags & !(libc::CLONE_NEWUSER | libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME);
         if rest != 0 {
