@@ -102,9 +102,7 @@ impl Plan {
             self.resources.clone(),
         )
     }
-}
 
-impl Plan {
     pub fn mountinfo(&self) -> &str {
         &self.mountinfo
     }

@@ -82,8 +82,6 @@ impl Status {
     }
 }
 
-/// Ids as runc accepts them: non-empty, at most 1024 bytes, `[A-Za-z0-9_+.-]`, and not `.` or
-/// `..`, so an id can never name a path outside the state root.
 /// Remove a container's state directory: its two known files and the directory, or, when
 /// something else is in it, everything.
 pub fn remove_state_dir(dir: &Path) {
@@ -95,6 +93,8 @@ pub fn remove_state_dir(dir: &Path) {
     }
 }
 
+/// Ids as runc accepts them: non-empty, at most 1024 bytes, `[A-Za-z0-9_+.-]`, and not `.` or
+/// `..`, so an id can never name a path outside the state root.
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_chars = id
         .bytes()

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Init asks the parent to write its uid/gid maps (two-stage path).
 pub const MAPS: u8 = b'M';
-/// Parent: maps written / cgroup joined, go on.
+/// Parent: maps written, go on.
 pub const GO: u8 = b'g';
 /// Parent: the container's cgroup exists, with its limits; the message carries an fd of the
 /// `tasks` file of each cgroup v1 directory, opened by the runtime, through which init moves

@@ -712,11 +712,11 @@ impl Setup<'_> {
                 .ctx(|| format!("{}: mounting {fstype} {}", field(), host_mount.display()));
         }
         // Without one, bind the host's directory of the container's cgroup (or, on a
-        // hierarchy the runtime does not manage, of the one init is in).
+        // hierarchy the runtime does not manage, of the one init is in: init joined its cgroup
+        // before any cgroup mount).
         let src = match self.cgroup_dirs.iter().find(|(m, _)| m == host_mount) {
             Some((_, dir)) => dir.clone(),
             None => {
-                (self.cgroup_joined)()?;
                 let own = own_cgroup_path(host_mount, fstype, super_opts).unwrap_or_default();
                 host_mount.join(own.trim_start_matches('/'))
             }
