@@ -118,6 +118,76 @@ fn mount_bind_readonly() {
     );
 }
 
+/// Recursive attributes (rro, rnosuid, rnoexec, rnoatime) reach the submounts an rbind brings
+/// along; the plain `ro` of a bind mount covers its top mount only, as the kernel has it.
+#[test]
+fn mount_recursive_attributes() {
+    let b = Bundle::new("mnt-rattr");
+    let src = b.host_dir("src");
+    let sub = HostTmpfs::new(src.join("sub"));
+    let mut cfg = base_config(&["--probe", "/tmp/rec/sub", "--probe", "/tmp/plain/sub"]);
+    with_tmp_tmpfs(&mut cfg);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/tmp/rec", "type": "bind", "source": src,
+               "options": ["rbind", "rro", "rnosuid", "rnoexec", "rnoatime"]}),
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/tmp/plain", "type": "bind", "source": src, "options": ["rbind", "ro"]}),
+    );
+    let r = b.run(&cfg);
+    for point in ["/tmp/rec", "/tmp/rec/sub"] {
+        let m = r.mount(point);
+        for o in ["ro", "nosuid", "noexec", "noatime"] {
+            assert!(has_opt(m, "options", o), "{point}: {o} missing: {m}");
+        }
+    }
+    assert_eq!(r.probe("/tmp/rec/sub")["write"]["error"]["name"], "EROFS");
+    // Without the recursive form the submount stays writable.
+    assert!(has_opt(r.mount("/tmp/plain"), "options", "ro"));
+    assert!(has_opt(r.mount("/tmp/plain/sub"), "options", "rw"));
+    assert_eq!(r.probe("/tmp/plain/sub")["write"]["ok"], true);
+    drop(sub);
+}
+
+/// rrw lifts the read-only flag of a submount (a read-only bind on the host), and an access-time
+/// mode replaces the mount's own (strictatime, then rrelatime) all the way down.
+#[test]
+fn mount_recursive_attributes_clear() {
+    let b = Bundle::new("mnt-rattr2");
+    let src = b.host_dir("src");
+    let sub = HostTmpfs::new(src.join("sub"));
+    let st = Command::new("mount")
+        .args(["-o", "remount,bind,ro"])
+        .arg(&sub.0)
+        .status()
+        .unwrap();
+    assert!(st.success(), "remount {} read-only", sub.0.display());
+    let mut cfg = base_config(&["--probe", "/tmp/rec/sub", "--probe", "/tmp/plain/sub"]);
+    with_tmp_tmpfs(&mut cfg);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/tmp/rec", "type": "bind", "source": src,
+               "options": ["rbind", "strictatime", "rrw", "rnodev", "rrelatime"]}),
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/tmp/plain", "type": "bind", "source": src, "options": ["rbind", "rw"]}),
+    );
+    let r = b.run(&cfg);
+    for point in ["/tmp/rec", "/tmp/rec/sub"] {
+        let m = r.mount(point);
+        for o in ["rw", "nodev", "relatime"] {
+            assert!(has_opt(m, "options", o), "{point}: {o} missing: {m}");
+        }
+    }
+    assert_eq!(r.probe("/tmp/rec/sub")["write"]["ok"], true);
+    // A plain rw leaves the submount read-only.
+    assert_eq!(r.probe("/tmp/plain/sub")["write"]["error"]["name"], "EROFS");
+    drop(sub);
+}
+
 #[test]
 fn mount_tmpfs_size_and_mode() {
     let b = Bundle::new("mnt-tmpfs");

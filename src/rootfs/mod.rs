@@ -401,10 +401,38 @@ impl Setup<'_> {
     }
 
     fn mount_one(&self, root: RawFd, i: usize, m: &oci_spec::runtime::Mount) -> Result<()> {
+        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+        let dest = m.destination();
+        let field = || format!("mounts[{i}] ({})", dest.display());
+        self.mount_entry(root, m, &opts, &field)?;
+        // Recursive attributes (rro, rnosuid, ...) go on last, onto the mount and every mount
+        // under it (a recursive bind brings its submounts along).
+        if opts.rec_set != 0 || opts.rec_clr != 0 {
+            let top = open_in_root(root, dest, libc::O_PATH, 0)
+                .ctx(|| format!("{}: reopening", field()))?;
+            mount_setattr_recursive(&top, opts.rec_set, opts.rec_clr).map_err(|e| {
+                Error::sys(
+                    format!(
+                        "{}: applying the recursive mount attributes of {:?}",
+                        field(),
+                        m.options().as_deref().unwrap_or(&[])
+                    ),
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn mount_entry(
+        &self,
+        root: RawFd,
+        m: &oci_spec::runtime::Mount,
+        opts: &mounts::Parsed,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
         let dest = m.destination();
         let typ = m.typ().as_deref().unwrap_or("");
-        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
-        let field = || format!("mounts[{i}] ({})", dest.display());
         let bind = typ == "bind" || opts.bind;
 
         if bind {
@@ -445,11 +473,11 @@ impl Setup<'_> {
                     )
                 })?;
             }
-            return self.apply_propagation(root, dest, &opts, &field);
+            return self.apply_propagation(root, dest, opts, field);
         }
 
         if typ == "cgroup" || typ == "cgroup2" {
-            return self.mount_cgroup(root, dest, &opts, &field);
+            return self.mount_cgroup(root, dest, opts, field);
         }
 
         // proc and sysfs must sit on a real directory of the rootfs, never behind a symlink
@@ -550,7 +578,7 @@ impl Setup<'_> {
             copyup::copy_dir(from.as_raw_fd(), to.as_raw_fd())
                 .map_err(|e| Error::sys(format!("{}: tmpcopyup", field()), e))?;
         }
-        self.apply_propagation(root, dest, &opts, &field)
+        self.apply_propagation(root, dest, opts, field)
     }
 
     fn apply_propagation(
@@ -940,6 +968,24 @@ fn remount_bind(dir: RawFd, rel: &Path, flags: MsFlags) -> nix::Result<()> {
 /// every mount below it, in one mount_setattr(2) (Linux 5.12; ENOSYS before). The other
 /// attributes, locked ones included, stay as they are.
 fn set_attr_recursive(fd: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
+    use mounts::attr;
+    let mut set = 0u64;
+    for (f, a) in [
+        (MsFlags::MS_RDONLY, attr::RDONLY),
+        (MsFlags::MS_NOSUID, attr::NOSUID),
+        (MsFlags::MS_NODEV, attr::NODEV),
+        (MsFlags::MS_NOEXEC, attr::NOEXEC),
+    ] {
+        if flags.contains(f) {
+            set |= a;
+        }
+    }
+    mount_setattr_recursive(fd, set, 0)
+}
+
+/// mount_setattr(2) on the mount at `fd` and every mount below it: set the MOUNT_ATTR_* bits
+/// of `set`, clear those of `clr`.
+fn mount_setattr_recursive(fd: &OwnedFd, set: u64, clr: u64) -> nix::Result<()> {
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -947,20 +993,9 @@ fn set_attr_recursive(fd: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
         propagation: u64,
         userns_fd: u64,
     }
-    let mut set = 0u64;
-    for (f, a) in [
-        (MsFlags::MS_RDONLY, 0x1), // MOUNT_ATTR_RDONLY
-        (MsFlags::MS_NOSUID, 0x2), // MOUNT_ATTR_NOSUID
-        (MsFlags::MS_NODEV, 0x4),  // MOUNT_ATTR_NODEV
-        (MsFlags::MS_NOEXEC, 0x8), // MOUNT_ATTR_NOEXEC
-    ] {
-        if flags.contains(f) {
-            set |= a;
-        }
-    }
     let attr = MountAttr {
         attr_set: set,
-        attr_clr: 0,
+        attr_clr: clr,
         propagation: 0,
         userns_fd: 0,
     };

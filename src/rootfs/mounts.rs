@@ -16,6 +16,36 @@ pub struct Parsed {
     pub bind: bool,
     pub recursive_bind: bool,
     pub tmpcopyup: bool,
+    /// Recursive attributes (rro, rnosuid, ...): MOUNT_ATTR_* bits to set and to clear on the
+    /// mount and every mount below it, with one mount_setattr(2) once it is mounted.
+    pub rec_set: u64,
+    pub rec_clr: u64,
+}
+
+/// mount_setattr(2) attribute bits.
+pub mod attr {
+    pub const RDONLY: u64 = 0x1;
+    pub const NOSUID: u64 = 0x2;
+    pub const NODEV: u64 = 0x4;
+    pub const NOEXEC: u64 = 0x8;
+    /// The access-time mode is a value in these bits, not a flag of its own.
+    pub const ATIME_MASK: u64 = 0x70;
+    pub const RELATIME: u64 = 0x0;
+    pub const NOATIME: u64 = 0x10;
+    pub const STRICTATIME: u64 = 0x20;
+    pub const NODIRATIME: u64 = 0x80;
+    pub const NOSYMFOLLOW: u64 = 0x200000;
+}
+
+/// A recursive attribute option: what it does to the attributes.
+#[derive(Clone, Copy)]
+enum RecAttr {
+    Set(u64),
+    Clear(u64),
+    /// An access-time mode for the whole tree.
+    Atime(u64),
+    /// Leaves the access-time mode as it is (rnorelatime, as runc reads it).
+    Nothing,
 }
 
 /// One option's meaning: (set, clear) flags, or a propagation type, or data.
@@ -28,6 +58,8 @@ enum Opt {
     Unsupported(&'static str),
     /// tmpcopyup: fill a new tmpfs with what the directory under it held.
     CopyUp,
+    /// rro, rnosuid, ...: applied to the whole mounted tree.
+    Rec(RecAttr),
 }
 
 fn classify(o: &str) -> Opt {
@@ -80,11 +112,25 @@ fn classify(o: &str) -> Opt {
         o if o.starts_with("idmap") || o.starts_with("ridmap") => {
             Opt::Unsupported("idmapped mounts (idmap, ridmap)")
         }
-        "rro" | "rrw" | "rnosuid" | "rsuid" | "rnodev" | "rdev" | "rnoexec" | "rexec"
-        | "rnodiratime" | "rdiratime" | "rrelatime" | "rnorelatime" | "rnoatime" | "ratime"
-        | "rstrictatime" | "rnostrictatime" | "rnosymfollow" | "rsymfollow" => {
-            Opt::Unsupported("recursive mount attributes (rro, rnosuid, ...)")
-        }
+        "rro" => Opt::Rec(RecAttr::Set(attr::RDONLY)),
+        "rrw" => Opt::Rec(RecAttr::Clear(attr::RDONLY)),
+        "rnosuid" => Opt::Rec(RecAttr::Set(attr::NOSUID)),
+        "rsuid" => Opt::Rec(RecAttr::Clear(attr::NOSUID)),
+        "rnodev" => Opt::Rec(RecAttr::Set(attr::NODEV)),
+        "rdev" => Opt::Rec(RecAttr::Clear(attr::NODEV)),
+        "rnoexec" => Opt::Rec(RecAttr::Set(attr::NOEXEC)),
+        "rexec" => Opt::Rec(RecAttr::Clear(attr::NOEXEC)),
+        "rnodiratime" => Opt::Rec(RecAttr::Set(attr::NODIRATIME)),
+        "rdiratime" => Opt::Rec(RecAttr::Clear(attr::NODIRATIME)),
+        "rnosymfollow" => Opt::Rec(RecAttr::Set(attr::NOSYMFOLLOW)),
+        "rsymfollow" => Opt::Rec(RecAttr::Clear(attr::NOSYMFOLLOW)),
+        "rrelatime" => Opt::Rec(RecAttr::Atime(attr::RELATIME)),
+        "rnoatime" => Opt::Rec(RecAttr::Atime(attr::NOATIME)),
+        "rstrictatime" => Opt::Rec(RecAttr::Atime(attr::STRICTATIME)),
+        // "Not noatime" and "not strictatime" are the kernel's default mode, relatime (the
+        // kernel refuses a partial clear of the access-time bits, so they cannot be a clear).
+        "ratime" | "rnostrictatime" => Opt::Rec(RecAttr::Atime(attr::RELATIME)),
+        "rnorelatime" => Opt::Rec(RecAttr::Nothing),
         _ => Opt::Data,
     }
 }
@@ -106,6 +152,8 @@ pub fn parse(options: &[String]) -> Parsed {
         bind: false,
         recursive_bind: false,
         tmpcopyup: false,
+        rec_set: 0,
+        rec_clr: 0,
     };
     let mut data = Vec::new();
     for o in options {
@@ -124,6 +172,20 @@ pub fn parse(options: &[String]) -> Parsed {
                 p.recursive_bind |= rec;
             }
             Opt::CopyUp => p.tmpcopyup = true,
+            // Later options win over earlier ones, as for the plain flags.
+            Opt::Rec(RecAttr::Set(f)) => {
+                p.rec_set |= f;
+                p.rec_clr &= !f;
+            }
+            Opt::Rec(RecAttr::Clear(f)) => {
+                p.rec_clr |= f;
+                p.rec_set &= !f;
+            }
+            Opt::Rec(RecAttr::Atime(mode)) => {
+                p.rec_set = (p.rec_set & !attr::ATIME_MASK) | mode;
+                p.rec_clr |= attr::ATIME_MASK;
+            }
+            Opt::Rec(RecAttr::Nothing) => {}
             Opt::Data | Opt::Unsupported(_) => data.push(o.as_str()),
         }
     }
@@ -136,5 +198,39 @@ pub fn rootfs_propagation(v: &str) -> Option<MsFlags> {
     match classify(v) {
         Opt::Propagation(f) => Some(f),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(o: &[&str]) -> Parsed {
+        parse(&o.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn recursive_attributes_set_clear_and_last_wins() {
+        let r = p(&["rbind", "rro", "rnosuid", "ro"]);
+        assert_eq!(r.rec_set, attr::RDONLY | attr::NOSUID);
+        assert_eq!(r.rec_clr, 0);
+        assert!(r.flags.contains(MsFlags::MS_RDONLY) && r.recursive_bind);
+        assert!(!r.data.contains("rro"), "recursive options are not fs data");
+        let r = p(&["rro", "rrw", "rnoexec"]);
+        assert_eq!((r.rec_set, r.rec_clr), (attr::NOEXEC, attr::RDONLY));
+    }
+
+    #[test]
+    fn recursive_access_time_is_one_mode() {
+        let r = p(&["rnoatime"]);
+        assert_eq!((r.rec_set, r.rec_clr), (attr::NOATIME, attr::ATIME_MASK));
+        let r = p(&["rstrictatime", "rrelatime"]);
+        assert_eq!((r.rec_set, r.rec_clr), (attr::RELATIME, attr::ATIME_MASK));
+        let r = p(&["rnoatime", "ratime", "rnodiratime"]);
+        assert_eq!((r.rec_set, r.rec_clr), (attr::NODIRATIME, attr::ATIME_MASK));
+        let r = p(&["rnorelatime"]);
+        assert_eq!((r.rec_set, r.rec_clr), (0, 0));
+        assert!(check_option("rro").is_ok());
+        assert!(check_option("idmap").is_err());
     }
 }
