@@ -188,6 +188,92 @@ fn mount_recursive_attributes_clear() {
     drop(sub);
 }
 
+/// An idmapped bind mount with mappings of its own, in a container without a user namespace:
+/// files owned by 0 on disk show as the mapping's hostID, unmapped ones as the overflow id.
+#[test]
+fn mount_idmap_own_mappings() {
+    if skip_on_old_runc("idmapped mounts (mounts[].uidMappings)") {
+        return;
+    }
+    let b = Bundle::new("mnt-idmap");
+    let src = b.host_dir("src");
+    std::fs::write(src.join("f0"), "").unwrap();
+    std::fs::write(src.join("f2000"), "").unwrap();
+    std::os::unix::fs::chown(src.join("f2000"), Some(2000), Some(2000)).unwrap();
+    let mut cfg = base_config(&["--stat", "/tmp/m/f0", "--stat", "/tmp/m/f2000"]);
+    with_tmp_tmpfs(&mut cfg);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/tmp/m", "type": "bind", "source": src, "options": ["bind", "idmap"],
+               "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 10}],
+               "gidMappings": [{"containerID": 0, "hostID": 1100, "size": 10}]}),
+    );
+    let r = b.run(&cfg);
+    assert!(
+        has_opt(r.mount("/tmp/m"), "options", "idmapped"),
+        "{}",
+        r.mount("/tmp/m")
+    );
+    assert_eq!(
+        (
+            r.stat("/tmp/m/f0")["uid"].clone(),
+            r.stat("/tmp/m/f0")["gid"].clone()
+        ),
+        (json!(1000), json!(1100))
+    );
+    assert_eq!(r.stat("/tmp/m/f2000")["uid"], 65534);
+    // The host's view is unchanged.
+    let meta = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(src.join("f0")).unwrap());
+    assert_eq!(meta, 0);
+}
+
+/// `idmap` without mappings of its own takes the container's user namespace mappings, so the
+/// container's root sees files owned by 0 as its own; `ridmap` idmaps the submounts an rbind
+/// brings along, `idmap` the top mount only.
+#[test]
+fn mount_idmap_container_mappings_and_ridmap() {
+    if skip_on_old_runc("idmapped mounts (idmap, ridmap)") {
+        return;
+    }
+    let b = Bundle::new("mnt-ridmap");
+    let src = b.host_dir("src");
+    std::fs::write(src.join("f0"), "").unwrap();
+    let sub = HostTmpfs::new(src.join("sub"));
+    let mut cfg = base_config(&[
+        "--stat",
+        "/tmp/r/f0",
+        "--stat",
+        "/tmp/r/sub",
+        "--stat",
+        "/tmp/i/sub",
+        "--probe",
+        "/tmp/r",
+    ]);
+    with_tmp_tmpfs(&mut cfg);
+    set_namespace(&mut cfg, "user", None);
+    cfg["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    cfg["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/tmp/r", "type": "bind", "source": src, "options": ["rbind", "ridmap"]}),
+    );
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/tmp/i", "type": "bind", "source": src, "options": ["rbind", "idmap"]}),
+    );
+    let r = b.run(&cfg);
+    assert_eq!(r.stat("/tmp/r/f0")["uid"], 0);
+    assert_eq!(r.stat("/tmp/r/sub")["uid"], 0);
+    assert!(has_opt(r.mount("/tmp/r/sub"), "options", "idmapped"));
+    assert!(has_opt(r.mount("/tmp/i"), "options", "idmapped"));
+    assert!(!has_opt(r.mount("/tmp/i/sub"), "options", "idmapped"));
+    // Not idmapped, host root's tmpfs is nobody's inside the user namespace.
+    assert_eq!(r.stat("/tmp/i/sub")["uid"], 65534);
+    // The container's root may write there, as root on disk.
+    assert_eq!(r.probe("/tmp/r")["write"]["ok"], true);
+    drop(sub);
+}
+
 #[test]
 fn mount_tmpfs_size_and_mode() {
     let b = Bundle::new("mnt-tmpfs");

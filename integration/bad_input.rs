@@ -329,3 +329,46 @@ fn hostile_mount_over_etc() {
     );
     env.assert_nothing_left(&id);
 }
+
+/// Idmapped mounts that cannot be made fail before anything exists, naming the mount.
+#[test]
+fn idmapped_mount_errors() {
+    if is_runc() {
+        eprintln!("SKIPPED: runc 1.1 has no idmapped mounts and accepts these");
+        return;
+    }
+    let bad: [(&str, Value, &[&str]); 4] = [
+        (
+            "idmap-tmpfs",
+            json!({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+                   "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                   "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+            &["mounts[8]", "bind mounts only"],
+        ),
+        (
+            "idmap-nomaps",
+            json!({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}),
+            &["mounts[8]", "linux.uidMappings"],
+        ),
+        (
+            "idmap-onlyuid",
+            json!({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"],
+                   "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+            &["mounts[8]", "gidMappings"],
+        ),
+        (
+            "idmap-nosrc",
+            json!({"destination": "/mnt", "type": "bind", "source": "/nonexistent-husk-test", "options": ["bind", "idmap"],
+                   "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                   "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+            &["mounts[8]", "/nonexistent-husk-test"],
+        ),
+    ];
+    for (name, mount, names) in bad {
+        let (env, id) = with_config(name, |_, c| {
+            c["mounts"].as_array_mut().unwrap().push(mount.clone());
+            assert_eq!(c["mounts"].as_array().unwrap().len(), 9);
+        });
+        create_fails(&env, &id, names);
+    }
+}

@@ -148,7 +148,7 @@ pub fn join(plan: &Plan, only: impl Fn(LinuxNamespaceType) -> bool) -> Result<()
     Ok(())
 }
 
-fn map_text(maps: &[LinuxIdMapping]) -> String {
+pub fn map_text(maps: &[LinuxIdMapping]) -> String {
     let mut s = String::new();
     for m in maps {
         s.push_str(&format!(

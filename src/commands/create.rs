@@ -124,6 +124,9 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     };
     let caps = caps::Sets::from_spec(process.capabilities().as_ref());
     let labels = crate::security::Labels::from_spec(spec)?;
+    // Idmapped mounts can only be made with the host's privileges: before clone (init inherits
+    // the fds).
+    let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
 
     // The state directory; mkdir is the atomic "does this id exist" check.
     std::fs::create_dir_all(&g.root).ctx(|| format!("--root {}: creating", g.root.display()))?;
@@ -218,6 +221,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         labels: &labels,
         cgroup_dirs: &cgroup_dirs,
         host_mountinfo: cgroup_cfg.as_ref().map_or("", |c| c.mountinfo()),
+        idmapped: &idmapped,
     };
 
     let annotations2 = annotations.clone();

@@ -44,6 +44,8 @@ pub struct InitArgs<'a> {
     pub cgroup_dirs: &'a [(std::path::PathBuf, std::path::PathBuf)],
     /// The runtime's mountinfo, read before clone (empty: unknown).
     pub host_mountinfo: &'a str,
+    /// Idmapped mounts prepared by the runtime, by index in `mounts`.
+    pub idmapped: &'a [Option<OwnedFd>],
 }
 
 /// Stage 1 of the two-stage path: join namespaces given by path and create the new ones, then
@@ -215,6 +217,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
         host_mountinfo: a.host_mountinfo,
         cgroup_joined: &join_cgroup,
         mount_label: a.labels.selinux.mount.as_deref(),
+        idmapped: a.idmapped,
     };
     let root = setup.prepare()?;
     log::debug!("init: mounts and devices set up");

@@ -7,6 +7,7 @@
 //! made on `/proc/self/fd/N` of the resolved fd, so no path is looked up a second time.
 
 mod copyup;
+pub mod idmap;
 pub mod mounts;
 
 use crate::error::{Context, Error, Result};
@@ -297,6 +298,8 @@ pub struct Setup<'a> {
     pub console: Option<RawFd>,
     /// linux.mountLabel, only when SELinux is enabled on the host.
     pub mount_label: Option<&'a str>,
+    /// The idmapped mounts the runtime prepared, by index in `mounts` (see [`idmap`]).
+    pub idmapped: &'a [Option<OwnedFd>],
 }
 
 impl Setup<'_> {
@@ -404,7 +407,7 @@ impl Setup<'_> {
         let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
         let dest = m.destination();
         let field = || format!("mounts[{i}] ({})", dest.display());
-        self.mount_entry(root, m, &opts, &field)?;
+        self.mount_entry(root, i, m, &opts, &field)?;
         // Recursive attributes (rro, rnosuid, ...) go on last, onto the mount and every mount
         // under it (a recursive bind brings its submounts along).
         if opts.rec_set != 0 || opts.rec_clr != 0 {
@@ -427,6 +430,7 @@ impl Setup<'_> {
     fn mount_entry(
         &self,
         root: RawFd,
+        i: usize,
         m: &oci_spec::runtime::Mount,
         opts: &mounts::Parsed,
         field: &dyn Fn() -> String,
@@ -454,12 +458,21 @@ impl Setup<'_> {
             })?;
             let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
             let target = ensure_in_root(root, dest, kind)?;
-            let mut flags = MsFlags::MS_BIND;
-            if opts.recursive_bind {
-                flags |= MsFlags::MS_REC;
+            if let Some(Some(tree)) = self.idmapped.get(i) {
+                idmap::attach(tree.as_raw_fd(), &target).map_err(|e| {
+                    Error::sys(
+                        format!("{}: attaching the idmapped {}", field(), src.display()),
+                        e,
+                    )
+                })?;
+            } else {
+                let mut flags = MsFlags::MS_BIND;
+                if opts.recursive_bind {
+                    flags |= MsFlags::MS_REC;
+                }
+                mount(Some(&src), &fd_path(&target), NONE, flags, NONE)
+                    .ctx(|| format!("{}: bind mounting {}", field(), src.display()))?;
             }
-            mount(Some(&src), &fd_path(&target), NONE, flags, NONE)
-                .ctx(|| format!("{}: bind mounting {}", field(), src.display()))?;
             drop(target);
             // A bind mount ignores other flags: apply them with a remount of the new mount,
             // found by resolving the destination again (the old fd is under it).

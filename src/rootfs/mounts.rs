@@ -60,6 +60,8 @@ enum Opt {
     CopyUp,
     /// rro, rnosuid, ...: applied to the whole mounted tree.
     Rec(RecAttr),
+    /// idmap, ridmap.
+    IdMap,
 }
 
 fn classify(o: &str) -> Opt {
@@ -109,9 +111,11 @@ fn classify(o: &str) -> Opt {
         "unbindable" => Opt::Propagation(F::MS_UNBINDABLE),
         "runbindable" => Opt::Propagation(F::MS_UNBINDABLE | F::MS_REC),
         "tmpcopyup" => Opt::CopyUp,
-        o if o.starts_with("idmap") || o.starts_with("ridmap") => {
-            Opt::Unsupported("idmapped mounts (idmap, ridmap)")
-        }
+        // Idmapped mounts are prepared by the runtime (rootfs::idmap), not by these flags.
+        "idmap" | "ridmap" => Opt::IdMap,
+        o if o.starts_with("idmap=") || o.starts_with("ridmap=") => Opt::Unsupported(
+            "mappings given in the idmap option itself (use uidMappings and gidMappings)",
+        ),
         "rro" => Opt::Rec(RecAttr::Set(attr::RDONLY)),
         "rrw" => Opt::Rec(RecAttr::Clear(attr::RDONLY)),
         "rnosuid" => Opt::Rec(RecAttr::Set(attr::NOSUID)),
@@ -138,7 +142,7 @@ fn classify(o: &str) -> Opt {
 /// Reject options that husk knows but cannot honour yet, so they are never silently ignored.
 pub fn check_option(o: &str) -> Result<(), String> {
     match classify(o) {
-        Opt::Unsupported(what) => Err(format!("{o:?}: {what} are not supported yet")),
+        Opt::Unsupported(what) => Err(format!("{o:?}: {what}: not supported yet")),
         _ => Ok(()),
     }
 }
@@ -185,7 +189,7 @@ pub fn parse(options: &[String]) -> Parsed {
                 p.rec_set = (p.rec_set & !attr::ATIME_MASK) | mode;
                 p.rec_clr |= attr::ATIME_MASK;
             }
-            Opt::Rec(RecAttr::Nothing) => {}
+            Opt::Rec(RecAttr::Nothing) | Opt::IdMap => {}
             Opt::Data | Opt::Unsupported(_) => data.push(o.as_str()),
         }
     }
@@ -231,6 +235,7 @@ mod tests {
         let r = p(&["rnorelatime"]);
         assert_eq!((r.rec_set, r.rec_clr), (0, 0));
         assert!(check_option("rro").is_ok());
-        assert!(check_option("idmap").is_err());
+        assert!(check_option("idmap").is_ok() && check_option("idmap=uids=0-1-2").is_err());
+        assert!(p(&["rbind", "ridmap"]).data.is_empty());
     }
 }
