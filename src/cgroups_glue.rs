@@ -61,6 +61,11 @@ impl Plan {
     /// unified hierarchy (its limits come with the rest, in [`Plan::make_for_init`]). None on
     /// a v1 host. On error nothing is left.
     pub fn prepare_clone_into(&self) -> Result<Option<OwnedFd>> {
+        if self.manager.preexisting_frozen() {
+            return Err(crate::error::Error::Other(
+                "container's cgroup unexpectedly frozen: thaw it or remove it first".into(),
+            ));
+        }
         match self.manager.layout() {
             cgroups::Layout::V2 => {
                 self.manager.create()?;

@@ -588,6 +588,19 @@ impl Manager {
         }
     }
 
+    /// Before create: whether the container's cgroup already exists and is frozen (or
+    /// freezing). Init would hang in it, so create refuses, as runc does.
+    pub fn preexisting_frozen(&self) -> bool {
+        if let Some(p) = self.v1_path("freezer") {
+            return std::fs::read_to_string(p.join("freezer.state"))
+                .is_ok_and(|s| s.trim() != "THAWED");
+        }
+        if let (Layout::V2, Some(p)) = (self.st.layout, self.unified_path()) {
+            return std::fs::read_to_string(p.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1");
+        }
+        false
+    }
+
     /// True when the container's cgroup is frozen (paused).
     pub fn state_frozen(&self) -> Result<bool> {
         if let Some(p) = self.v1_path("freezer") {

@@ -208,6 +208,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         sock: &child_sock,
         fifo: &fifo,
         console_socket: console.as_ref(),
+        relay_tty: relay.is_some(),
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
         preserved_fds: preserved,

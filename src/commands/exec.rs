@@ -126,6 +126,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         namespaces: &namespaces,
         sock: &child_sock,
         console: console.as_ref(),
+        relay_tty: relay.is_some(),
         caps: &caps,
         seccomp: seccomp.as_ref(),
         preserved_fds,

@@ -27,6 +27,9 @@ pub struct InitArgs<'a> {
     pub fifo: &'a OwnedFd,
     /// Connected --console-socket, when process.terminal is set.
     pub console_socket: Option<&'a OwnedFd>,
+    /// The pty master goes back to husk, which relays it (no --console-socket): as runc's
+    /// relay, the pty then does not turn "\n" into "\r\n" (ONLCR off).
+    pub relay_tty: bool,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     /// fds 3.. that stay open in the container (LISTEN_FDS + --preserve-fds).
@@ -219,7 +222,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let root = setup.prepare()?;
     log::debug!("init: mounts and devices set up");
     if let Some(sock) = a.console_socket {
-        let slave = open_console(root.as_raw_fd(), sock, process)?;
+        let slave = open_console(root.as_raw_fd(), sock, process, a.relay_tty)?;
         let target = rootfs::console_target(root.as_raw_fd())?;
         nix::mount::mount(
             Some(&rootfs::fd_path(&slave)),
@@ -355,29 +358,35 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 13. The user: drop the bounding set while we still hold CAP_SETPCAP, keep the other
     //     capabilities across the uid change, then set groups, gid, uid.
+    //     cwd, resolved strictly inside the container's root: no symlink may lead out and no
+    //     magic link is followed, so `/proc/self/fd/N` naming one of the runtime's fds
+    //     (CVE-2024-21626) fails instead of leaving the process in a host directory. As runc,
+    //     first before the user changes (a cwd only root may enter, such as /root for another
+    //     user, works), and again as the user if that was denied (a directory only the user
+    //     may enter).
     let user = process.user();
+    let cwd_done = set_cwd(process.cwd(), true)?;
     switch_user(a.caps, user)?;
 
-    // 14. cwd, as the user, resolved strictly inside the container's root: no symlink may lead
-    //     out and no magic link is followed, so `/proc/self/fd/N` naming one of the runtime's
-    //     fds (CVE-2024-21626) fails instead of leaving the process in a host directory.
-    set_cwd(process.cwd())?;
+    // 14. cwd as the user, when root was denied it.
+    if !cwd_done {
+        set_cwd(process.cwd(), false)?;
+    }
 
     // 15. The program, found now so that a missing one fails `create`, not the started process.
     let args = process.args().as_deref().unwrap_or(&[]);
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
     env.extend(a.extra_env.iter().cloned());
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", home_of(user.uid())));
-    }
-    let program = find_program(&args[0], &env)?;
+    let env = final_env(env, user.uid());
     let argv = cstrings(args)?;
     let envp = cstrings(&env)?;
 
     // 16. Capabilities for the user, the LSM labels of the program (AppArmor before
     //     no_new_privs, which would limit its profile change, as runc orders it), then
-    //     no_new_privs.
+    //     no_new_privs. The program is looked up with these capabilities: CAP_DAC_OVERRIDE
+    //     lets a non-root user run a file with no exec bit for it, as execve itself would.
     a.caps.apply()?;
+    let program = find_program(&args[0], &env)?;
     exec_labels.apply()?;
     if nnp {
         // SAFETY: prctl with integer arguments.
@@ -412,15 +421,20 @@ fn setup(a: &InitArgs) -> Result<Never> {
     channel::send(a.sock, channel::READY, &[])?;
     let fifo = open_fifo(a.fifo)?;
 
-    // 19. startContainer hooks, in the container, after start and before the program. A
-    //     failure exits before the byte is written, so `start` reports it.
+    // 19. startContainer hooks, in the container, after start and before the program, with
+    //     the process's environment when they have none of their own (as runc). A failure
+    //     goes to `start` through the fifo instead of the byte ('1' and the message; one
+    //     write under PIPE_BUF is atomic), which reports it; then init exits.
     if let Some(h) = spec
         .hooks()
         .as_ref()
         .and_then(|h| h.start_container().as_ref())
     {
-        if let Err(e) = crate::hooks::run_all("startContainer", h, &start_state) {
-            eprintln!("husk: {e}");
+        if let Err(e) = crate::hooks::run_all_env("startContainer", h, &start_state, Some(&env)) {
+            let mut msg = format!("1{e}").into_bytes();
+            msg.truncate(3072);
+            // SAFETY: write from a live buffer.
+            unsafe { libc::write(fifo.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
             exit(1);
         }
     }
@@ -433,7 +447,12 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let umask = user.umask().unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
     let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
-    eprintln!("husk: exec {:?}: {}", args[0], crate::error::errno_text(e));
+    // runc's wording, alone on the line: "exec /run.sh: no such file or directory".
+    eprintln!(
+        "exec {}: {}",
+        program.to_string_lossy(),
+        crate::error::errno_text(e)
+    );
     exit(if e == nix::errno::Errno::ENOENT {
         127
     } else {
@@ -503,7 +522,12 @@ fn open_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
 }
 
 /// chdir to process.cwd resolved inside the current root (after pivot_root) only.
-fn set_cwd(cwd: &Path) -> Result<()> {
+/// chdir to process.cwd inside the container. With `denied_ok`, a permission error is not an
+/// error but `Ok(false)` (the caller tries again as the user).
+fn set_cwd(cwd: &Path, denied_ok: bool) -> Result<bool> {
+    let denied = |e: nix::errno::Errno| {
+        denied_ok && matches!(e, nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+    };
     let what = || format!("process.cwd {}", cwd.display());
     let root = nix::fcntl::open(
         "/",
@@ -513,15 +537,23 @@ fn set_cwd(cwd: &Path) -> Result<()> {
     .ctx(what)?;
     // SAFETY: fresh fd.
     let root = unsafe { OwnedFd::from_raw_fd(root) };
-    let dir = rootfs::open_in_root(root.as_raw_fd(), cwd, libc::O_PATH | libc::O_DIRECTORY, 0)
-        .map_err(|e| match e {
+    let dir = match rootfs::open_in_root(root.as_raw_fd(), cwd, libc::O_PATH | libc::O_DIRECTORY, 0)
+    {
+        Err(e) if denied(e) => return Ok(false),
+        r => r,
+    }
+    .map_err(|e| match e {
             nix::errno::Errno::ELOOP | nix::errno::Errno::EXDEV => Error::Config(format!(
                 "{}: must resolve inside the container without magic links (such as /proc/self/fd/N)",
                 what()
             )),
             e => Error::sys(what(), e),
-        })?;
-    nix::unistd::fchdir(dir.as_raw_fd()).ctx(what)
+    })?;
+    match nix::unistd::fchdir(dir.as_raw_fd()) {
+        Ok(()) => Ok(true),
+        Err(e) if denied(e) => Ok(false),
+        Err(e) => Err(Error::sys(what(), e)),
+    }
 }
 
 /// The resource argument of setrlimit: unsigned in glibc, int in musl.
@@ -642,6 +674,7 @@ pub(crate) fn open_console(
     root: RawFd,
     sock: &OwnedFd,
     process: &oci_spec::runtime::Process,
+    clear_onlcr: bool,
 ) -> Result<OwnedFd> {
     let ptmx = rootfs::open_in_root(
         root,
@@ -700,9 +733,43 @@ pub(crate) fn open_console(
         // SAFETY: TIOCSWINSZ with a valid struct.
         unsafe { libc::ioctl(ptmx.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     }
+    if clear_onlcr {
+        // SAFETY: termios is plain data; tcgetattr fills it, tcsetattr reads it.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(slave.as_raw_fd(), &mut t) == 0 {
+                t.c_oflag &= !libc::ONLCR;
+                libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t);
+            }
+        }
+    }
     let name = format!("/dev/pts/{n}");
     channel::send_fd(sock.as_raw_fd(), name.as_bytes(), ptmx.as_raw_fd())?;
     Ok(slave)
+}
+
+/// The environment the program gets, as runc builds it: a variable given more than once keeps
+/// its last value, at the place of that last occurrence; a missing or empty HOME is the user's
+/// home from the container's /etc/passwd.
+pub(crate) fn final_env(env: Vec<String>, uid: u32) -> Vec<String> {
+    let key = |e: &str| {
+        e.split_once('=')
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_default()
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<String> = env
+        .into_iter()
+        .rev()
+        .filter(|e| seen.insert(key(e)))
+        .collect();
+    out.reverse();
+    match out.iter_mut().find(|e| e.starts_with("HOME=")) {
+        Some(h) if h.len() > "HOME=".len() => {}
+        Some(h) => *h = format!("HOME={}", home_of(uid)),
+        None => out.push(format!("HOME={}", home_of(uid))),
+    }
+    out
 }
 
 /// HOME for the user from the container's /etc/passwd, "/" when there is none.
@@ -725,7 +792,18 @@ pub(crate) fn find_program(arg0: &str, env: &[String]) -> Result<CString> {
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
             return Err(nix::errno::Errno::EACCES);
         }
-        nix::unistd::access(p, nix::unistd::AccessFlags::X_OK)
+        // AT_EACCESS: the check uses the effective ids and capabilities (CAP_DAC_OVERRIDE lets
+        // a non-root user run a file without exec bits for it), not access(2)'s real ids,
+        // which drop every capability for a non-root uid.
+        let c = CString::new(p.as_os_str().as_bytes()).map_err(|_| nix::errno::Errno::EINVAL)?;
+        // SAFETY: a valid C string; no pointers kept.
+        let r =
+            unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(nix::errno::Errno::last())
+        }
     };
     let to_c = |p: &Path| {
         CString::new(p.as_os_str().as_bytes())
