@@ -157,7 +157,8 @@ pub fn state(g: &Global, a: &Args) -> Result<i32> {
 /// Signal by name (with or without SIG, any case) or number, as runc accepts them.
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
+        // 0 is accepted, as by runc and kill(2): it only checks that the container runs.
+        if (0..=64).contains(&n) {
             return Ok(n);
         }
         return Err(Error::Usage(format!(

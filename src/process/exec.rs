@@ -138,6 +138,17 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     }
     init::set_rlimits(p)?;
 
+    // Only stdio and the preserved fds reach the program (CVE-2024-21626): every other fd is
+    // marked close-on-exec, before the filter (which may refuse close_range).
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 + a.preserved_fds as u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     let nnp = p.no_new_privileges() == Some(true);
     // Without no_new_privs loading the filter needs CAP_SYS_ADMIN: load it while we have it.
     if !nnp {
@@ -185,16 +196,6 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     if nnp {
         load_seccomp(a)?;
     }
-    // Only stdio and the preserved fds reach the program (CVE-2024-21626).
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 + a.preserved_fds as u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
     init::reset_signals();
     let umask = user.umask().unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));

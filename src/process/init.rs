@@ -349,8 +349,26 @@ fn setup(a: &InitArgs) -> Result<Never> {
     // 13a. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it now, while init
     //      still has it (runc's order). Everything init does after this runs under the filter.
     //      First, join our cgroup (the filter may not let us read the message afterwards).
+    //      Before the filter (which may refuse openat2 or close_range, as a profile that
+    //      makes them ENOSYS for old libcs does): the cwd, resolved strictly inside the
+    //      container's root (no symlink may lead out and no magic link is followed, so
+    //      `/proc/self/fd/N` naming one of the runtime's fds (CVE-2024-21626) fails instead of
+    //      leaving the process in a host directory), first as root, as runc does (a cwd only
+    //      root may enter, such as /root for another user, works; step 14 tries again as the
+    //      user if root was denied); then every fd init does not need any more is closed:
+    //      only stdio, the preserved fds, the channel, the fifo's O_PATH fd and the LSM
+    //      attribute files opened for the program stay, so none
+    //      of the runtime's or its caller's stays open in init while the container is created
+    //      (as in runc). The logger goes quiet first: its --log file descriptor is closed too,
+    //      and its number could be reused.
     join_cgroup()?;
     log::debug!("init: paths, limits and terminal set up");
+    let user = process.user();
+    let cwd_done = set_cwd(process.cwd(), true)?;
+    log::set_max_level(log::LevelFilter::Off);
+    let mut keep = vec![a.sock.as_raw_fd(), a.fifo.as_raw_fd()];
+    keep.extend(exec_labels.fds());
+    close_fds_except(3 + a.preserved_fds, &keep);
     let nnp = process.no_new_privileges() == Some(true);
     if !nnp {
         load_seccomp(a)?;
@@ -358,14 +376,6 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 13. The user: drop the bounding set while we still hold CAP_SETPCAP, keep the other
     //     capabilities across the uid change, then set groups, gid, uid.
-    //     cwd, resolved strictly inside the container's root: no symlink may lead out and no
-    //     magic link is followed, so `/proc/self/fd/N` naming one of the runtime's fds
-    //     (CVE-2024-21626) fails instead of leaving the process in a host directory. As runc,
-    //     first before the user changes (a cwd only root may enter, such as /root for another
-    //     user, works), and again as the user if that was denied (a directory only the user
-    //     may enter).
-    let user = process.user();
-    let cwd_done = set_cwd(process.cwd(), true)?;
     switch_user(a.caps, user)?;
 
     // 14. cwd as the user, when root was denied it.
@@ -403,8 +413,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
         load_seccomp(a)?;
     }
 
-    // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): every other fd
-    //     is marked close-on-exec. The fifo and channel already are.
+    // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): the rest was
+    //     closed in 13a; what was opened since is close-on-exec, and so is anything left.
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     unsafe {
         libc::syscall(
@@ -522,6 +532,31 @@ fn open_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
 }
 
 /// chdir to process.cwd resolved inside the current root (after pivot_root) only.
+/// Close every fd from `first` on but those in `keep`; what close_range cannot close (an old
+/// kernel) is at least marked close-on-exec.
+fn close_fds_except(first: i32, keep: &[RawFd]) {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= first).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut lo = first as u32;
+    let mut ranges = Vec::new();
+    for k in keep {
+        if k as u32 > lo {
+            ranges.push((lo, k as u32 - 1));
+        }
+        lo = k as u32 + 1;
+    }
+    ranges.push((lo, u32::MAX));
+    for (lo, hi) in ranges {
+        // SAFETY: close_range on fds init owns and no longer uses; no Rust object owns them
+        // (those that do were dropped or are in `keep`).
+        if unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) } != 0 {
+            // SAFETY: as above, only the flags change.
+            unsafe { libc::syscall(libc::SYS_close_range, lo, hi, libc::CLOSE_RANGE_CLOEXEC) };
+        }
+    }
+}
+
 /// chdir to process.cwd inside the container. With `denied_ok`, a permission error is not an
 /// error but `Ok(false)` (the caller tries again as the user).
 fn set_cwd(cwd: &Path, denied_ok: bool) -> Result<bool> {
@@ -540,6 +575,19 @@ fn set_cwd(cwd: &Path, denied_ok: bool) -> Result<bool> {
     let dir = match rootfs::open_in_root(root.as_raw_fd(), cwd, libc::O_PATH | libc::O_DIRECTORY, 0)
     {
         Err(e) if denied(e) => return Ok(false),
+        Err(nix::errno::Errno::ENOSYS) => {
+            // A seccomp filter refuses openat2 (only the retry as the user runs under it):
+            // a plain chdir, then check that the result is inside the root (a directory
+            // outside it reads as "(unreachable)..." or fails).
+            nix::unistd::chdir(cwd).ctx(what)?;
+            return match nix::unistd::getcwd() {
+                Ok(p) if p.starts_with("/") => Ok(true),
+                _ => Err(Error::Config(format!(
+                    "{}: must resolve inside the container",
+                    what()
+                ))),
+            };
+        }
         r => r,
     }
     .map_err(|e| match e {

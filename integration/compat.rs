@@ -1,0 +1,530 @@
+//! Behaviour where husk once differed from runc, found by running runc's own integration
+//! suite against husk. Each test states the runc behaviour it checks. Against Debian's runc
+//! 1.1.5 (HUSK_RUNTIME=/usr/sbin/runc) the checks of what only newer runc does are skipped
+//! (`newer_runc_only`).
+
+use crate::support::*;
+use serde_json::json;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+/// What runc does since after 1.1.5 (the suite's reference is newer): skipped against runc.
+fn newer_runc_only() -> bool {
+    is_runc()
+}
+
+/// A detached container running `sleep`, started.
+fn run_detached(env: &TestEnv, id: &str, config: &serde_json::Value) {
+    env.write_config(config);
+    env.rt(&["run", "-d", "--bundle", env.bundle.to_str().unwrap(), id])
+        .expect_ok();
+}
+
+fn run_fg(env: &TestEnv, id: &str, config: &serde_json::Value) -> Outcome {
+    env.write_config(config);
+    env.rt(&["run", "--bundle", env.bundle.to_str().unwrap(), id])
+}
+
+#[test]
+fn help_and_version_layout() {
+    let env = TestEnv::new("help");
+    let name = runtime()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let v = env.rt(&["-v"]).expect_ok();
+    let lines: Vec<&str> = v.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{name} version ")),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("commit:"), "{lines:?}");
+    assert!(lines[2].starts_with("spec: "), "{lines:?}");
+
+    let h = env.rt(&["--help"]).expect_ok();
+    let lines: Vec<&str> = h.stdout.lines().collect();
+    assert_eq!(lines[0], "NAME:", "{lines:?}");
+    assert!(
+        lines[1].starts_with(&format!("   {name} - Open Container Initiative runtime")),
+        "{lines:?}"
+    );
+    for cmd in [
+        "delete",
+        "exec",
+        "kill",
+        "list",
+        "run",
+        "spec",
+        "update",
+        "checkpoint",
+    ] {
+        let h = env.rt(&[cmd, "-h"]).expect_ok();
+        let lines: Vec<&str> = h.stdout.lines().collect();
+        assert_eq!(lines[0], "NAME:", "{cmd}: {lines:?}");
+        assert!(
+            lines[1].starts_with(&format!("   {name} {cmd}")),
+            "{cmd}: {lines:?}"
+        );
+    }
+    let bad = env.rt(&["foo", "-h"]);
+    assert!(!bad.ok(), "{bad:?}");
+    assert!(bad.stderr.contains("No help topic for 'foo'"), "{bad:?}");
+    if !is_runc() {
+        let c = env.rt(&["checkpoint", "x"]);
+        assert!(!c.ok() && c.stderr.contains("not supported yet"), "{c:?}");
+    }
+}
+
+#[test]
+fn exec_errors_exit_255() {
+    let env = TestEnv::new("exec255");
+    let id = env.id("c");
+    run_detached(&env, &id, &env.config(&["sleep", "1000"]));
+    assert_eq!(
+        env.rt(&["exec", &id, "sh", "-c", "exit 42"]).code(),
+        Some(42)
+    );
+    assert_eq!(env.rt(&["exec", &id, "no-such-binary"]).code(), Some(255));
+    assert_eq!(
+        env.rt(&["exec", "--pid-file", "/non-existent/dir/pid", &id, "true"])
+            .code(),
+        Some(255)
+    );
+    let other = format!("{}-none", env.name);
+    env.adopt(&other);
+    assert_eq!(env.rt(&["exec", &other, "true"]).code(), Some(255));
+    env.rt(&["delete", "-f", &id]).expect_ok();
+    env.assert_nothing_left(&id);
+}
+
+/// A non-root user with CAP_DAC_OVERRIDE may run a file that has no exec bit for it (the
+/// lookup of args[0] uses the process's capabilities, as execve does).
+#[test]
+fn dac_override_runs_file_without_exec_bit() {
+    let env = TestEnv::new("dacovr");
+    // busybox runs the applet its argv[0] names.
+    let prog = env.share().join("true");
+    fs::copy(rootfs().join("bin/busybox"), &prog).unwrap();
+    fs::set_permissions(&prog, fs::Permissions::from_mode(0o744)).unwrap();
+    let mut c = env.config(&[prog.to_str().unwrap()]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let id = env.id("no");
+    let out = run_fg(&env, &id, &c);
+    assert!(!out.ok(), "ran without CAP_DAC_OVERRIDE: {out:?}");
+    for set in [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ] {
+        c["process"]["capabilities"][set] = json!(["CAP_DAC_OVERRIDE"]);
+    }
+    let id = env.id("yes");
+    run_fg(&env, &id, &c).expect_ok();
+    env.assert_nothing_left(&id);
+}
+
+/// The cwd is entered as root first: a directory only root may enter works for another user
+/// (runc tries again as the user only when root was denied).
+#[test]
+fn cwd_only_root_may_enter() {
+    let env = TestEnv::new("cwdroot");
+    let mut c = env.config(&["sh", "-c", "pwd; echo $HOME"]);
+    c["process"]["cwd"] = json!("/root");
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    assert_eq!(out.stdout.lines().next(), Some("/root"), "{out:?}");
+    assert_eq!(out.stdout.lines().nth(1), Some("/home/user"), "{out:?}");
+}
+
+/// A variable given twice keeps its last value, once; an empty HOME becomes the user's.
+#[test]
+fn env_deduplicated_and_empty_home_replaced() {
+    let env = TestEnv::new("envdup");
+    let mut c = env.config(&["env"]);
+    c["process"]["env"] = json!(["ONE=two", "HOME=", "ONE=", "PATH=/usr/bin:/bin"]);
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    let mut lines: Vec<&str> = out.stdout.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        ["HOME=/root", "ONE=", "PATH=/usr/bin:/bin"],
+        "{out:?}"
+    );
+
+    let id = env.id("exec");
+    run_detached(&env, &id, &env.config(&["sleep", "1000"]));
+    let out = env
+        .rt(&["exec", "-e", "A=1", "-e", "A=2", "-e", "HOME=", &id, "env"])
+        .expect_ok();
+    let a: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("A=")).collect();
+    assert_eq!(a, ["A=2"], "{out:?}");
+    assert!(out.stdout.lines().any(|l| l == "HOME=/root"), "{out:?}");
+    env.rt(&["delete", "-f", &id]).expect_ok();
+}
+
+/// An execve failure after the program was found reads "exec PATH: ERROR", one line.
+#[test]
+fn execve_error_wording() {
+    let env = TestEnv::new("execve");
+    let script = env.share().join("bad.sh");
+    fs::write(&script, "#!/mmnnttbb foo\nsh\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &env.config(&[script.to_str().unwrap()]));
+    assert!(!out.ok(), "{out:?}");
+    let want = format!("exec {}: no such file or directory", script.display());
+    assert!(out.stderr.contains(&want), "{out:?}");
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{out:?}");
+
+    let id = env.id("ex");
+    run_detached(&env, &id, &env.config(&["sleep", "1000"]));
+    let out = env.rt(&["exec", &id, script.to_str().unwrap()]);
+    assert!(!out.ok() && out.stderr.contains(&want), "{out:?}");
+    env.rt(&["delete", "-f", &id]).expect_ok();
+}
+
+/// With a terminal relayed by the runtime itself (no --console-socket), "\n" stays "\n"
+/// (ONLCR is off on the container's pty).
+#[test]
+fn relayed_terminal_has_no_onlcr() {
+    let env = TestEnv::new("onlcr");
+    let mut c = env.config(&["echo", "hi"]);
+    c["process"]["terminal"] = json!(true);
+    env.write_config(&c);
+    let id = env.id("c");
+    let out_file = env.dir.join("tty.out");
+    let cmd = format!(
+        "{} --root {} run --bundle {} {} > {}",
+        runtime().display(),
+        env.root.display(),
+        env.bundle.display(),
+        id,
+        out_file.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script(1) (bsdutils) is needed");
+    assert!(wait_guarded(&mut child, &cmd).success());
+    let out = fs::read(&out_file).unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("hi\n") && !text.contains('\r'), "{text:?}");
+}
+
+/// startContainer hooks without env get the process's environment, and a failing one is
+/// reported by start (or run) with what the hook said.
+#[test]
+fn start_container_hook_env_and_failure() {
+    let env = TestEnv::new("schook");
+    let check = env.share().join("check-env.sh");
+    fs::write(
+        &check,
+        "#!/bin/sh -ue\ntest $ONE = two\ntest -n \"$HOME\"\n",
+    )
+    .unwrap();
+    fs::set_permissions(&check, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = env.config(&["true"]);
+    c["process"]["env"] = json!(["ONE=two", "PATH=/bin"]);
+    c["hooks"] = json!({"startContainer": [{"path": check}]});
+    let id = env.id("ok");
+    run_fg(&env, &id, &c).expect_ok();
+
+    c["hooks"] =
+        json!({"startContainer": [{"path": "/bin/busybox", "args": ["cat", "/nosuchfile"]}]});
+    let id = env.id("bad");
+    let out = run_fg(&env, &id, &c);
+    assert!(!out.ok(), "{out:?}");
+    let want = if newer_runc_only() {
+        "hook #0"
+    } else {
+        "error running startContainer hook #0"
+    };
+    assert!(out.stderr.contains(want), "{out:?}");
+    assert!(
+        out.stderr.contains("can't open") && out.stderr.contains("/nosuchfile"),
+        "{out:?}"
+    );
+    env.rt(&["delete", "-f", &id]);
+    env.assert_nothing_left(&id);
+}
+
+#[test]
+fn hook_error_wording() {
+    let env = TestEnv::new("hookerr");
+    for kind in ["prestart", "createRuntime"] {
+        let mut c = env.config(&["true"]);
+        c["hooks"] = json!({ kind: [{"path": "/bin/true"}, {"path": "/bin/false"}] });
+        env.write_config(&c);
+        let id = env.id(kind);
+        let out = env.create(&id);
+        assert!(!out.ok(), "{out:?}");
+        let want = if newer_runc_only() {
+            "hook #1".to_string()
+        } else {
+            format!("error running {kind} hook #1:")
+        };
+        assert!(out.stderr.contains(&want), "{out:?}");
+        env.rt(&["delete", "-f", &id]);
+        env.assert_nothing_left(&id);
+    }
+}
+
+fn host_pidns_config(env: &TestEnv) -> serde_json::Value {
+    let mut c = env.config(&["sleep", "1000"]);
+    c["linux"]["namespaces"] = json!([
+        {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
+    ]);
+    c["linux"]["cgroupsPath"] = json!(format!("/{}", env.name));
+    c
+}
+
+fn alive(pids: &[i32]) -> Vec<i32> {
+    pids.iter()
+        .copied()
+        .filter(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .map(|s| !s.rsplit(')').next().unwrap_or("").trim().starts_with('Z'))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn wait_gone(pids: &[i32]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !alive(pids).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running: {:?}",
+            alive(pids)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Without a pid namespace of its own, killing init leaves the container's other processes
+/// running: `kill KILL` signals all of them (init gone or not), and `delete` kills what is
+/// left, so the cgroup can be removed.
+#[test]
+fn host_pidns_kill_and_delete_kill_everything() {
+    for (what, kill_init, via_kill) in [
+        ("kill", false, true),
+        ("killgone", true, true),
+        ("delete", true, false),
+    ] {
+        // runc 1.1.5 only kills the rest on delete (newer runc does all three).
+        if newer_runc_only() && via_kill {
+            continue;
+        }
+        let env = TestEnv::new(&format!("hostpid{what}"));
+        let id = env.id("c");
+        run_detached(&env, &id, &host_pidns_config(&env));
+        let init = env.state(&id)["pid"].as_i64().unwrap() as i32;
+        let mut pids = vec![init];
+        for n in 0..3 {
+            let pf = env.dir.join(format!("p{n}"));
+            env.rt(&[
+                "exec",
+                "-d",
+                "--pid-file",
+                pf.to_str().unwrap(),
+                &id,
+                "sleep",
+                "1000",
+            ])
+            .expect_ok();
+            pids.push(fs::read_to_string(&pf).unwrap().trim().parse().unwrap());
+        }
+        if kill_init {
+            unsafe { libc::kill(init, libc::SIGKILL) };
+            wait_gone(&[init]);
+            env.wait_status(&id, "stopped");
+        }
+        assert_eq!(alive(&pids[1..]).len(), 3, "{what}");
+        if via_kill {
+            env.rt(&["kill", &id, "KILL"]).expect_ok();
+            wait_gone(&pids);
+            env.wait_status(&id, "stopped");
+        }
+        env.rt(&["delete", &id]).expect_ok();
+        wait_gone(&pids);
+        env.assert_nothing_left(&id);
+        assert!(cgroups_named(&env.name).is_empty(), "{what}");
+    }
+}
+
+/// `kill` of a stopped container fails with "container not running", but not with --all.
+#[test]
+fn kill_stopped_container() {
+    let env = TestEnv::new("killstop");
+    let id = env.id("c");
+    run_detached(&env, &id, &env.config(&["sleep", "1000"]));
+    env.rt(&["kill", &id, "KILL"]).expect_ok();
+    env.wait_status(&id, "stopped");
+    let out = env.rt(&["kill", &id, "0"]);
+    assert!(
+        !out.ok() && out.stderr.contains("container not running"),
+        "{out:?}"
+    );
+    env.rt(&["kill", "-a", &id, "0"]).expect_ok();
+    env.rt(&["delete", &id]).expect_ok();
+}
+
+/// A device of linux.devices is created but gets no cgroup rule of its own: with
+/// linux.resources.devices denying everything, it cannot be opened.
+#[test]
+fn linux_devices_need_a_cgroup_rule() {
+    let env = TestEnv::new("devdeny");
+    let mut c = env.config(&["sh", "-c", "head -c 1 /dev/kmsg"]);
+    c["linux"]["devices"] = json!([{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]);
+    for set in ["bounding", "effective", "permitted"] {
+        c["process"]["capabilities"][set] = json!(["CAP_SYSLOG"]);
+    }
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c);
+    assert!(!out.ok(), "{out:?}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
+    env.assert_nothing_left(&id);
+}
+
+/// The cgroup v1 freezer hierarchy, when the host has one.
+fn v1_freezer() -> Option<std::path::PathBuf> {
+    let p = std::path::PathBuf::from("/sys/fs/cgroup/freezer");
+    p.join("tasks").exists().then_some(p)
+}
+
+/// create refuses a cgroup that already holds processes, or that is frozen.
+#[test]
+fn create_refuses_busy_or_frozen_cgroup() {
+    if newer_runc_only() {
+        return;
+    }
+    let env = TestEnv::new("cgbusy");
+    let mut c = env.config(&["sleep", "1000"]);
+    c["linux"]["cgroupsPath"] = json!(format!("/{}", env.name));
+    let id = env.id("a");
+    run_detached(&env, &id, &c);
+    let id2 = env.id("b");
+    let out = env.create(&id2);
+    assert!(!out.ok(), "{out:?}");
+    assert!(
+        out.stderr.contains("container's cgroup is not empty"),
+        "{out:?}"
+    );
+    env.rt(&["delete", "-f", &id]).expect_ok();
+    env.rt(&["delete", "-f", &id2]);
+    env.assert_nothing_left(&id);
+
+    // A frozen cgroup made beforehand (v1 freezer here; the v2 suite covers cgroup.freeze).
+    let Some(freezer) = v1_freezer() else { return };
+    let dir = freezer.join(&env.name);
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("freezer.state"), "FROZEN").unwrap();
+    let id3 = env.id("c");
+    let out = env.create(&id3);
+    let _ = fs::write(dir.join("freezer.state"), "THAWED");
+    env.rt(&["delete", "-f", &id3]);
+    let _ = fs::remove_dir(&dir);
+    assert!(!out.ok(), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("container's cgroup unexpectedly frozen"),
+        "{out:?}"
+    );
+    assert!(cgroups_named(&env.name).is_empty());
+}
+
+/// While created, init holds no fd of the runtime or of its caller: only stdio, the exec
+/// fifo and the runtime's socket.
+#[test]
+fn created_init_holds_no_stray_fds() {
+    if newer_runc_only() {
+        return;
+    }
+    let env = TestEnv::new("fdleak");
+    env.write_config(&env.config(&["true"]));
+    let id = env.id("c");
+    let extra = fs::File::create(env.dir.join("extra")).unwrap();
+    let mut cmd = Command::new(runtime());
+    cmd.args(["--root", env.root.to_str().unwrap(), "create", "--bundle"])
+        .arg(&env.bundle)
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // The caller's fd 5 (not close-on-exec) must not reach init.
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&extra);
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            if libc::dup2(raw, 5) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    assert!(wait_guarded(&mut child, "create").success());
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let mut bad = Vec::new();
+    for e in fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten() {
+        let n: i32 = e.file_name().to_string_lossy().parse().unwrap();
+        let target = fs::read_link(e.path()).unwrap_or_default();
+        let t = target.to_string_lossy();
+        let ok = n <= 2
+            || t.ends_with("/exec.fifo")
+            || t.starts_with("socket:[")
+            || t.starts_with("pipe:[");
+        if !ok {
+            bad.push(format!("{n} -> {t}"));
+        }
+    }
+    assert!(bad.is_empty(), "stray fds in init: {bad:?}");
+    env.rt(&["delete", "-f", &id]).expect_ok();
+    env.assert_nothing_left(&id);
+}
+
+/// A filter that makes openat2 and close_range fail with ENOSYS, loaded without
+/// no_new_privs (so before the user switch): the container still starts, with no stray fd.
+#[test]
+fn seccomp_enosys_for_openat2_and_close_range() {
+    let env = TestEnv::new("secenosys");
+    let mut c = env.config(&["sh", "-c", "ls /proc/self/fd | wc -l"]);
+    c["process"]["noNewPrivileges"] = json!(false);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_AARCH64"],
+        "syscalls": [{"names": ["close_range", "openat2", "fsopen", "fsconfig", "fspick",
+                                "open_tree", "move_mount", "mount_setattr"],
+                      "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    });
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    // stdio plus the fd ls opens for the directory.
+    assert_eq!(out.stdout.trim(), "4", "{out:?}");
+    env.assert_nothing_left(&id);
+}
+
+/// `ps ID ARGS...`: what follows the id goes to ps(1).
+#[test]
+fn ps_args_after_id() {
+    let env = TestEnv::new("psargs");
+    let id = env.id("c");
+    run_detached(&env, &id, &env.config(&["sleep", "1000"]));
+    let out = env.rt(&["ps", &id, "-e", "-x"]).expect_ok();
+    let head = out.stdout.lines().next().unwrap_or_default();
+    for col in ["PID", "TTY", "STAT", "TIME", "COMMAND"] {
+        assert!(head.contains(col), "{out:?}");
+    }
+    if !newer_runc_only() {
+        env.rt(&["ps", &id, "--", "-f"]).expect_ok();
+    }
+    env.rt(&["delete", "-f", &id]).expect_ok();
+}
