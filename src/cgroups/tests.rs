@@ -229,7 +229,7 @@ fn device_rules() {
     let null: oci_spec::runtime::LinuxDevice =
         serde_json::from_value(json!({"path": "/dev/null", "type": "c", "major": 1, "minor": 3}))
             .unwrap();
-    let full = with_default_devices(&r, &[dev.clone()]);
+    let full = with_default_devices(&r, std::slice::from_ref(&dev));
     let rules = full.devices().as_ref().unwrap();
     let lines: Vec<(&str, String)> = rules
         .iter()
