@@ -528,3 +528,132 @@ fn ps_args_after_id() {
     }
     env.rt(&["delete", "-f", &id]).expect_ok();
 }
+
+/// Capabilities this build does not know are ignored (runc warns), not an error.
+#[test]
+fn unknown_capabilities_ignored() {
+    let env = TestEnv::new("unkcap");
+    let mut c = env.config(&["true"]);
+    c["process"]["capabilities"]["bounding"] = json!(["CAP_UNKNOWN", "UNKNOWN_CAP", "CAP_KILL"]);
+    let id = env.id("c");
+    run_fg(&env, &id, &c).expect_ok();
+}
+
+/// `exec --process` with a process object that has no `user` runs as uid 0 (Go's zero value).
+#[test]
+fn exec_process_without_user() {
+    let env = TestEnv::new("procnouser");
+    let id = env.id("c");
+    run_detached(&env, &id, &env.config(&["sleep", "1000"]));
+    let p = env.dir.join("process.json");
+    fs::write(
+        &p,
+        r#"{"args": ["id", "-u"], "cwd": "/", "env": ["PATH=/bin"], "terminal": false}"#,
+    )
+    .unwrap();
+    let out = env
+        .rt(&["exec", "--process", p.to_str().unwrap(), &id])
+        .expect_ok();
+    assert_eq!(out.stdout.trim(), "0", "{out:?}");
+    env.rt(&["delete", "-f", &id]).expect_ok();
+}
+
+/// A tmpfs over an existing directory gets that directory's mode unless mode= is given.
+#[test]
+fn tmpfs_inherits_directory_mode() {
+    if newer_runc_only() {
+        return;
+    }
+    let env = TestEnv::new("tmpfsmode");
+    let dir = env.share().join("t");
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o2710)).unwrap();
+    let mut c = env.config(&["stat", "-c", "%a", dir.to_str().unwrap()]);
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": dir, "type": "tmpfs", "source": "tmpfs"}));
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    assert_eq!(out.stdout.trim(), "2710", "{out:?}");
+    env.assert_nothing_left(&id);
+}
+
+/// A read-only /dev tmpfs is made read-only after its devices, links and console are set up.
+#[test]
+fn read_only_dev() {
+    let env = TestEnv::new("rodev");
+    let mut c = env.config(&["grep", "^tmpfs /dev ", "/proc/mounts"]);
+    for m in c["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    assert!(out.stdout.contains(" ro,"), "{out:?}");
+}
+
+/// A bind-mount destination that is a dangling symlink gets its target created (inside the
+/// root); a destination written with the rootfs's host path prefix is the path below it.
+#[test]
+fn mount_destinations_through_symlink_and_rootfs_prefix() {
+    let env = TestEnv::new("mntdest");
+    let link = env.share().join("hosts");
+    std::os::unix::fs::symlink("/tmp/x/y/hosts", &link).unwrap();
+    let src = env.dir.join("src-file");
+    fs::write(&src, "hello\n").unwrap();
+    let prefixed = !newer_runc_only();
+    let script = if prefixed {
+        "cat /tmp/x/y/hosts; grep -c ' /tmp/sub ' /proc/mounts"
+    } else {
+        "cat /tmp/x/y/hosts"
+    };
+    let mut c = env.config(&["sh", "-c", script]);
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    mounts.push(json!({"destination": link, "type": "bind", "source": src, "options": ["bind"]}));
+    if prefixed {
+        let dest = rootfs().join("tmp/sub");
+        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs"}));
+    }
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    let want = if prefixed { "hello\n1\n" } else { "hello\n" };
+    assert_eq!(out.stdout, want, "{out:?}");
+    env.assert_nothing_left(&id);
+}
+
+/// With --no-pivot the host's procfs stays in the mount namespace: it must not let the
+/// container mount a fresh, unmasked procfs from a user namespace of its own.
+#[test]
+fn no_pivot_hides_host_proc() {
+    let env = TestEnv::new("nopivot");
+    let mut c = env.config(&[
+        "unshare",
+        "-mrpf",
+        "sh",
+        "-euc",
+        "mount -t proc none /proc && echo exposed",
+    ]);
+    for set in ["bounding", "permitted", "effective"] {
+        c["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SETFCAP"));
+    }
+    c["process"]["noNewPrivileges"] = json!(false);
+    c["root"]["readonly"] = json!(false);
+    env.write_config(&c);
+    let id = env.id("c");
+    let out = env.rt(&[
+        "run",
+        "--no-pivot",
+        "--bundle",
+        env.bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(!out.stdout.contains("exposed"), "{out:?}");
+    assert!(out.stderr.contains("mount: permission denied"), "{out:?}");
+    env.assert_nothing_left(&id);
+    assert!(fs::metadata("/proc/self/status").is_ok(), "host /proc");
+}

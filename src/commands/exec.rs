@@ -437,16 +437,7 @@ fn read_process(path: &Path) -> Result<Process> {
     let mut data = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PROCESS_BYTES), &mut data)
         .map_err(|e| Error::Usage(format!("{what}: {}", crate::spec::io_desc(&e))))?;
-    let de = &mut serde_json::Deserializer::from_slice(&data);
-    serde_path_to_error::deserialize::<_, Process>(de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.inner();
-        if inner.is_syntax() || inner.is_eof() || field == "." || field.is_empty() {
-            Error::Config(format!("{what}: {inner}"))
-        } else {
-            Error::Config(format!("{what}: {field}: {inner}"))
-        }
-    })
+    crate::spec::parse_as::<Process>(&data, &what, crate::spec::normalize_process)
 }
 
 /// runc's checks of the process to exec.

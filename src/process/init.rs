@@ -234,6 +234,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
         .ctx(|| "binding the terminal onto /dev/console".into())?;
         console_slave = Some(slave);
     }
+    setup.finish_dev(root.as_raw_fd())?;
 
     // 5. Hostname and domainname (the UTS namespace was checked at load).
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {

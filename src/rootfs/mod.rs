@@ -210,8 +210,14 @@ pub enum Kind {
 }
 
 /// Open `rel` inside the root, creating it (and missing parents) if needed. Each step is
-/// resolved inside the root, so a symlinked component cannot lead outside it.
+/// resolved inside the root, so a symlinked component cannot lead outside it. A dangling
+/// symlink on the way is followed (inside the root) and what it names is created, as runc
+/// does (`/etc/hosts -> /tmp/hosts` makes /tmp/hosts).
 pub fn ensure_in_root(root: RawFd, rel: &Path, kind: Kind) -> Result<OwnedFd> {
+    ensure_in_root_depth(root, rel, kind, 0)
+}
+
+fn ensure_in_root_depth(root: RawFd, rel: &Path, kind: Kind, depth: u32) -> Result<OwnedFd> {
     match open_in_root(root, rel, libc::O_PATH, 0) {
         Ok(fd) => return Ok(fd),
         Err(nix::errno::Errno::ENOENT) => {}
@@ -270,6 +276,27 @@ pub fn ensure_in_root(root: RawFd, rel: &Path, kind: Kind) -> Result<OwnedFd> {
                 format!("creating {} in the rootfs", prefix.display()),
                 nix::errno::Errno::last(),
             ));
+        }
+        if r < 0 {
+            // It exists but did not resolve: a dangling symlink. Go on from what it names.
+            if let Ok(target) = nix::fcntl::readlinkat(Some(dirfd), name.as_c_str()) {
+                if depth >= 40 {
+                    return Err(Error::sys(
+                        format!("resolving {} in the rootfs", rel.display()),
+                        nix::errno::Errno::ELOOP,
+                    ));
+                }
+                let target = PathBuf::from(target);
+                let mut next = if target.is_absolute() {
+                    target
+                } else {
+                    prefix.parent().unwrap_or(Path::new("")).join(target)
+                };
+                for rest in &comps[i + 1..] {
+                    next.push(rest);
+                }
+                return ensure_in_root_depth(root, &next, kind, depth + 1);
+            }
         }
         parent = Some(
             open_in_root(root, &prefix, libc::O_PATH, 0)
@@ -369,6 +396,8 @@ impl Setup<'_> {
             .filter(|i| !deferrable(*i))
             .chain((0..mounts.len()).filter(|i| deferrable(*i)))
             .collect();
+        // A read-only /dev (not bound from elsewhere) is mounted read-write and made read-only
+        // once its devices, links and console are in place (finish_dev), as runc does.
         for i in order {
             let m = mounts[i];
             if is_cgroup(m) {
@@ -398,6 +427,20 @@ impl Setup<'_> {
             .ctx(|| "binding the console onto /dev/console".into())?;
         }
         Ok(root)
+    }
+
+    /// The last step of /dev: a read-only /dev mount (deferred in [`Setup::prepare`]) becomes
+    /// read-only, once the console is bound onto /dev/console too.
+    pub fn finish_dev(&self, root: RawFd) -> Result<()> {
+        for m in self.spec.mounts().iter().flatten() {
+            if dev_ro_deferred(m) {
+                let flags = mounts::parse(m.options().as_deref().unwrap_or(&[])).flags;
+                let keep = flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+                remount_bind(root, Path::new("/dev"), keep)
+                    .ctx(|| "mounts (/dev): remounting read-only".into())?;
+            }
+        }
+        Ok(())
     }
 
     fn mount_one(&self, root: RawFd, i: usize, m: &oci_spec::runtime::Mount) -> Result<()> {
@@ -455,6 +498,7 @@ impl Setup<'_> {
         // proc and sysfs must sit on a real directory of the rootfs, never behind a symlink
         // (CVE-2019-19921, CVE-2019-16884).
         let strict = matches!(typ, "proc" | "sysfs");
+        let mut inherited_mode = String::new();
         let target = if strict {
             match open_in_root(
                 root,
@@ -467,7 +511,7 @@ impl Setup<'_> {
                 Err(e) => {
                     return Err(Error::sys(
                         format!(
-                            "{}: {typ} must be mounted on a plain directory of the rootfs",
+                            "{}: {typ} must be mounted on ordinary directory (a plain directory of the rootfs, not behind a symlink)",
                             field()
                         ),
                         e,
@@ -475,6 +519,20 @@ impl Setup<'_> {
                 }
             }
         } else {
+            // As runc: a tmpfs over an existing directory starts with that directory's mode
+            // (setuid, setgid and sticky bits included) unless the options give mode=.
+            if typ == "tmpfs" && !opts.data.split(',').any(|o| o.starts_with("mode=")) {
+                if let Ok(fd) = open_in_root(root, dest, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                    if let Ok(st) = nix::sys::stat::fstat(fd.as_raw_fd()) {
+                        let mode = format!("mode={:o}", st.st_mode & 0o7777);
+                        inherited_mode = if opts.data.is_empty() {
+                            mode
+                        } else {
+                            format!("{mode},{}", opts.data)
+                        };
+                    }
+                }
+            }
             ensure_in_root(root, dest, Kind::Dir)?
         };
         let source = m
@@ -487,13 +545,22 @@ impl Setup<'_> {
         let labelled;
         let data = match label {
             Some((l, MountLabel::Context)) => {
-                labelled = with_context(&opts.data, l);
+                let base = if inherited_mode.is_empty() {
+                    &opts.data
+                } else {
+                    &inherited_mode
+                };
+                labelled = with_context(base, l);
                 Some(labelled.as_str())
             }
+            _ if !inherited_mode.is_empty() => Some(inherited_mode.as_str()),
             _ if opts.data.is_empty() => None,
             _ => Some(opts.data.as_str()),
         };
-        let flags = opts.flags & !MsFlags::MS_REMOUNT;
+        let mut flags = opts.flags & !MsFlags::MS_REMOUNT;
+        if dev_ro_deferred(m) {
+            flags &= !MsFlags::MS_RDONLY;
+        }
         // tmpcopyup reads the directory through an fd opened before the tmpfs hides it.
         let copy_from = if opts.tmpcopyup {
             if typ != "tmpfs" {
@@ -925,6 +992,17 @@ fn name_mount(e: Error, i: usize, m: &oci_spec::runtime::Mount) -> Error {
 /// Give a bind mount just made at `rel` (under `dir`) the flags a bind ignores: remount it,
 /// found by resolving the path again (an fd taken before the mount names the covered
 /// directory), repeating the flags the kernel locked on it.
+/// A non-bind mount of /dev asked read-only: mounted read-write first, made read-only at the
+/// end of the rootfs setup.
+fn dev_ro_deferred(m: &oci_spec::runtime::Mount) -> bool {
+    if m.destination() != Path::new("/dev") {
+        return false;
+    }
+    let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+    let bind = m.typ().as_deref() == Some("bind") || opts.bind;
+    !bind && opts.flags.contains(MsFlags::MS_RDONLY)
+}
+
 fn remount_bind(dir: RawFd, rel: &Path, flags: MsFlags) -> nix::Result<()> {
     let top = open_in_root(dir, rel, libc::O_PATH, 0)?;
     mount(
@@ -1006,12 +1084,90 @@ pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
     out
 }
 
+/// Mountinfo's octal escapes (`\040` for a space) decoded.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// --no-pivot: detach every full procfs and sysfs mount outside the rootfs (their mount
+/// events kept from the host with a slave remount first); one that cannot be detached is
+/// covered with an empty tmpfs.
+fn hide_host_proc_sys(rootfs: &OwnedFd) -> Result<()> {
+    let root_path =
+        std::fs::read_link(fd_path(rootfs)).ctx(|| "--no-pivot: the rootfs path".into())?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .ctx(|| "--no-pivot: reading /proc/self/mountinfo".into())?;
+    let mut targets: Vec<PathBuf> = Vec::new();
+    for line in info.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let f: Vec<&str> = pre.split(' ').collect();
+        let fstype = post.split(' ').next().unwrap_or("");
+        if f.len() < 5 || f[3] != "/" || !(fstype == "proc" || fstype == "sysfs") {
+            continue;
+        }
+        let mp = PathBuf::from(unescape_mountinfo(f[4]));
+        if mp.starts_with(&root_path) {
+            continue;
+        }
+        targets.push(mp);
+    }
+    // Deepest first, so that detaching one does not take another's path away first.
+    targets.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in targets {
+        match mount(NONE, &p, NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::ENOENT) | Err(nix::errno::Errno::EINVAL) => continue,
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("--no-pivot: making {} a slave mount", p.display()),
+                    e,
+                ))
+            }
+        }
+        match nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => {
+                mount(Some("tmpfs"), &p, Some("tmpfs"), MsFlags::empty(), NONE)
+                    .ctx(|| format!("--no-pivot: covering the host's {}", p.display()))?;
+            }
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("--no-pivot: detaching the host's {}", p.display()),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Switch the root to the prepared rootfs: pivot_root, then detach the old root.
 pub fn pivot_into_rootfs(rootfs: &OwnedFd, no_pivot: bool) -> Result<()> {
     nix::unistd::fchdir(rootfs.as_raw_fd()).ctx(|| "entering the rootfs".into())?;
     if no_pivot {
         // --no-pivot: for rootfs on ramfs, where pivot_root is refused. Weaker (no old root to
-        // detach), as with runc.
+        // detach), as with runc. The host's mounts stay in the mount namespace under the
+        // moved rootfs, and a full procfs or sysfs among them would let the container mount
+        // a fresh, unmasked one in a user namespace of its own (the kernel allows that when
+        // a fully visible instance exists): as runc, detach them first, or cover them.
+        hide_host_proc_sys(rootfs)?;
         mount(Some("."), "/", NONE, MsFlags::MS_MOVE, NONE)
             .ctx(|| "moving the rootfs onto / (--no-pivot)".into())?;
         nix::unistd::chroot(".").ctx(|| "chroot into the rootfs (--no-pivot)".into())?;
