@@ -657,3 +657,62 @@ fn no_pivot_hides_host_proc() {
     env.assert_nothing_left(&id);
     assert!(fs::metadata("/proc/self/status").is_ok(), "host /proc");
 }
+
+/// `--debug` names the setup stages as runc does, for tools that look for them.
+#[test]
+fn debug_names_setup_stages() {
+    let env = TestEnv::new("debugstages");
+    env.write_config(&env.config(&["true"]));
+    let id = env.id("c");
+    let out = env
+        .rt(&[
+            "--debug",
+            "run",
+            "--bundle",
+            env.bundle.to_str().unwrap(),
+            &id,
+        ])
+        .expect_ok();
+    for s in [
+        "nsexec container setup",
+        "child process in init()",
+        "init: closing the pipe to signal completion",
+    ] {
+        assert!(out.stderr.contains(s), "{s}: {out:?}");
+    }
+    let id = env.id("e");
+    run_detached(&env, &id, &env.config(&["sleep", "1000"]));
+    let out = env.rt(&["--debug", "exec", &id, "true"]).expect_ok();
+    for s in [
+        "nsexec container setup",
+        "child process in init()",
+        "setns_init: about to exec",
+    ] {
+        assert!(out.stderr.contains(s), "{s}: {out:?}");
+    }
+    env.rt(&["delete", "-f", &id]).expect_ok();
+}
+
+/// `spec` adds a cgroup namespace only on a pure cgroup v2 host, as runc (a config that adds
+/// one on a v1 or hybrid host must not list it twice).
+#[test]
+fn spec_cgroup_namespace_only_on_v2() {
+    let env = TestEnv::new("speccgns");
+    let dir = env.dir.join("spec");
+    fs::create_dir(&dir).unwrap();
+    env.rt(&["spec", "--bundle", dir.to_str().unwrap()])
+        .expect_ok();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let has = v["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["type"] == "cgroup");
+    let v2 = Command::new("stat")
+        .args(["-f", "-c", "%T", "/sys/fs/cgroup"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "cgroup2fs")
+        .unwrap_or(false);
+    assert_eq!(has, v2, "{v}");
+}

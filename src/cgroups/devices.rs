@@ -14,12 +14,25 @@ fn type_char(t: Option<LinuxDeviceType>) -> &'static str {
     }
 }
 
+/// The access letters of rule `i`. As runc, letters other than r, w and m are ignored (with a
+/// warning here); an access with none of them is an error.
 pub(super) fn access_of(rule: &LinuxDeviceCgroup, i: usize) -> Result<String> {
-    let a = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
-    if a.is_empty() || !a.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+    let given = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
+    let mut a = String::new();
+    for c in ['r', 'w', 'm'] {
+        if given.contains(c) {
+            a.push(c);
+        }
+    }
+    if a.is_empty() {
         return Err(Error::Config(format!(
-            "linux.resources.devices[{i}].access: invalid value {a:?} (expected letters from \"rwm\")"
+            "linux.resources.devices[{i}].access: invalid value {given:?} (expected letters from \"rwm\")"
         )));
+    }
+    if a.len() != given.chars().count() {
+        log::warn!(
+            "linux.resources.devices[{i}].access {given:?}: ignoring letters other than r, w and m"
+        );
     }
     Ok(a)
 }

@@ -254,7 +254,13 @@ fn device_rules() {
         .iter()
         .any(|d| d.major() == Some(1) && d.minor() == Some(3)));
     assert_eq!(n.len(), rules.len() - 1);
-    let badacc = res(json!({"devices": [{"allow": true, "access": "rwx"}]}));
+    // As runc: unknown letters are ignored, an access without r, w or m is an error.
+    let lax = res(
+        json!({"devices": [{"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]}),
+    );
+    let l = devices::v1_line(&lax.devices().as_ref().unwrap()[0], 0).unwrap();
+    assert_eq!(l, ("devices.deny", "c 1:11 rw".to_string()));
+    let badacc = res(json!({"devices": [{"allow": true, "access": "x"}]}));
     let e = err_text(devices::v1_line(&badacc.devices().as_ref().unwrap()[0], 0));
     assert!(e.contains("linux.resources.devices[0].access"), "{e}");
 }

@@ -140,6 +140,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         drop(parent_sock);
         process::exec::stage(&args);
     }
+    log::debug!("nsexec container setup: exec stage {child} cloned (in its cgroup: {in_cgroup})");
     drop(child_sock);
     drop(console);
     drop(cgroup_tasks);

@@ -23,6 +23,12 @@ pub fn spec(_g: &Global, a: &Args) -> Result<i32> {
     if a.is_set("rootless") {
         make_rootless(&mut v);
     }
+    // As runc: a cgroup namespace only on a pure cgroup v2 host.
+    if crate::cgroups::detect_layout().ok() == Some(crate::cgroups::Layout::V2) {
+        if let Some(ns) = v["linux"]["namespaces"].as_array_mut() {
+            ns.push(serde_json::json!({"type": "cgroup"}));
+        }
+    }
     let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
     std::fs::write(&path, text + "\n").ctx(|| format!("writing {}", path.display()))?;
     Ok(0)
@@ -55,7 +61,7 @@ fn default_spec() -> serde_json::Value {
         ],
         "linux": {
             "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
             "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
                 "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]

@@ -47,6 +47,7 @@ pub struct ExecArgs<'a> {
 /// process::drive), join the namespaces, fork the process (CLONE_PARENT: it becomes the
 /// runtime's child) and report its pid. Never returns.
 pub fn stage(a: &ExecArgs) -> ! {
+    log::debug!("child process in init(): joining the container");
     let r = (|| -> Result<()> {
         init::set_pdeathsig(libc::SIGKILL);
         channel::expect(a.sock, channel::GO)?;
@@ -79,6 +80,7 @@ pub fn stage(a: &ExecArgs) -> ! {
 fn process(a: &ExecArgs) -> ! {
     match setup(a) {
         Ok((program, argv, envp)) => {
+            log::debug!("setns_init: about to exec {}", program.to_string_lossy());
             let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
             init::fail(
                 a.sock,

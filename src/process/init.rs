@@ -103,6 +103,7 @@ pub fn stage1(a: &InitArgs) -> ! {
 
 /// The container's init. Never returns: execs the user's program or exits.
 pub fn init(a: &InitArgs) -> ! {
+    log::debug!("child process in init(): setting up the container");
     match setup(a) {
         Ok(never) => match never {},
         Err(e) => fail(a.sock, e),
@@ -366,6 +367,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
     log::debug!("init: paths, limits and terminal set up");
     let user = process.user();
     let cwd_done = set_cwd(process.cwd(), true)?;
+    log::debug!("init: closing the pipe to signal completion is next; the logger goes quiet");
     log::set_max_level(log::LevelFilter::Off);
     let mut keep = vec![a.sock.as_raw_fd(), a.fifo.as_raw_fd()];
     keep.extend(exec_labels.fds());
