@@ -716,3 +716,58 @@ fn spec_cgroup_namespace_only_on_v2() {
         .unwrap_or(false);
     assert_eq!(has, v2, "{v}");
 }
+
+/// Unmounts (recursively) a test volume when dropped, whatever the test did.
+struct Volume(std::path::PathBuf);
+
+impl Drop for Volume {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0.join("sub"), nix::mount::MntFlags::MNT_DETACH);
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// rro (and the other recursive attributes) apply to the bind mount and every mount below it;
+/// plain ro only to the top one.
+#[test]
+fn recursive_mount_attributes() {
+    let env = TestEnv::new("rro");
+    let vol = env.dir.join("vol");
+    fs::create_dir(&vol).unwrap();
+    let tmpfs = |p: &std::path::Path| {
+        nix::mount::mount(
+            Some("tmpfs"),
+            p,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap()
+    };
+    tmpfs(&vol);
+    let guard = Volume(vol.clone());
+    fs::create_dir(vol.join("sub")).unwrap();
+    tmpfs(&vol.join("sub"));
+    let script = "touch /tmp/vol/a 2>/dev/null && echo top-rw || echo top-ro; \
+                  touch /tmp/vol/sub/b 2>/dev/null && echo sub-rw || echo sub-ro; \
+                  grep ' /tmp/vol/sub ' /proc/mounts";
+    for (opts, want) in [
+        (json!(["rbind", "ro"]), "top-ro\nsub-rw\n"),
+        (json!(["rbind", "rro"]), "top-ro\nsub-ro\n"),
+        (json!(["rbind", "rro", "rnoatime"]), "top-ro\nsub-ro\n"),
+    ] {
+        let mut c = env.config(&["sh", "-c", script]);
+        c["mounts"].as_array_mut().unwrap().push(
+            json!({"destination": "/tmp/vol", "type": "bind", "source": vol, "options": opts}),
+        );
+        let id = env.id(&format!("c{}", opts.as_array().unwrap().len()));
+        let out = run_fg(&env, &id, &c).expect_ok();
+        assert!(out.stdout.starts_with(want), "{opts}: {out:?}");
+        if opts.to_string().contains("rnoatime") {
+            assert!(out.stdout.contains("noatime"), "{out:?}");
+        }
+        assert!(processes_naming(&id).is_empty() && cgroups_named(&id).is_empty());
+    }
+    drop(guard);
+    env.assert_nothing_left("");
+}

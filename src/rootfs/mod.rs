@@ -488,6 +488,7 @@ impl Setup<'_> {
                     )
                 })?;
             }
+            self.apply_rec_attrs(root, dest, &opts, &field)?;
             return self.apply_propagation(root, dest, &opts, &field);
         }
 
@@ -617,7 +618,33 @@ impl Setup<'_> {
             copyup::copy_dir(from.as_raw_fd(), to.as_raw_fd())
                 .map_err(|e| Error::sys(format!("{}: tmpcopyup", field()), e))?;
         }
+        self.apply_rec_attrs(root, dest, &opts, &field)?;
         self.apply_propagation(root, dest, &opts, &field)
+    }
+
+    /// rro, rnosuid, ratime, ...: one recursive mount_setattr(2) on the new mount.
+    fn apply_rec_attrs(
+        &self,
+        root: RawFd,
+        dest: &Path,
+        opts: &mounts::Parsed,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
+        if opts.rec_set == 0 && opts.rec_clr == 0 {
+            return Ok(());
+        }
+        let fd = open_in_root(root, dest, libc::O_PATH, 0)
+            .ctx(|| format!("{}: reopening for its recursive attributes", field()))?;
+        mount_setattr_recursive(&fd, opts.rec_set, opts.rec_clr).map_err(|e| {
+            if e == nix::errno::Errno::ENOSYS {
+                Error::Other(format!(
+                    "{}: recursive mount attributes need mount_setattr(2) (Linux 5.12); not supported on this kernel",
+                    field()
+                ))
+            } else {
+                Error::sys(format!("{}: setting recursive mount attributes", field()), e)
+            }
+        })
     }
 
     fn apply_propagation(
@@ -1039,6 +1066,38 @@ fn set_attr_recursive(fd: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
     let attr = MountAttr {
         attr_set: set,
         attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr with a valid fd, an empty path and a valid struct of its size.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(())
+}
+
+/// mount_setattr(2) with AT_RECURSIVE on the mount at `fd`: `set` and `clr` are MOUNT_ATTR_*.
+fn mount_setattr_recursive(fd: &OwnedFd, set: u64, clr: u64) -> nix::Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
         propagation: 0,
         userns_fd: 0,
     };

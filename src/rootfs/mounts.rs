@@ -16,6 +16,10 @@ pub struct Parsed {
     pub bind: bool,
     pub recursive_bind: bool,
     pub tmpcopyup: bool,
+    /// Recursive attributes (rro, ...) to set and clear on the mount and every mount below
+    /// it, with mount_setattr(2) once it is mounted.
+    pub rec_set: u64,
+    pub rec_clr: u64,
 }
 
 /// One option's meaning: (set, clear) flags, or a propagation type, or data.
@@ -28,7 +32,22 @@ enum Opt {
     Unsupported(&'static str),
     /// tmpcopyup: fill a new tmpfs with what the directory under it held.
     CopyUp,
+    /// A recursive mount attribute (rro, rnosuid, ratime, ...): the MOUNT_ATTR_* bit, and
+    /// whether the option clears it.
+    RecAttr(u64, bool),
 }
+
+/// MOUNT_ATTR_* bits of mount_setattr(2).
+pub const ATTR_RDONLY: u64 = 0x1;
+pub const ATTR_NOSUID: u64 = 0x2;
+pub const ATTR_NODEV: u64 = 0x4;
+pub const ATTR_NOEXEC: u64 = 0x8;
+pub const ATTR_ATIME_MASK: u64 = 0x70;
+pub const ATTR_RELATIME: u64 = 0x0;
+pub const ATTR_NOATIME: u64 = 0x10;
+pub const ATTR_STRICTATIME: u64 = 0x20;
+pub const ATTR_NODIRATIME: u64 = 0x80;
+pub const ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
 
 fn classify(o: &str) -> Opt {
     use MsFlags as F;
@@ -80,11 +99,24 @@ fn classify(o: &str) -> Opt {
         o if o.starts_with("idmap") || o.starts_with("ridmap") => {
             Opt::Unsupported("idmapped mounts (idmap, ridmap)")
         }
-        "rro" | "rrw" | "rnosuid" | "rsuid" | "rnodev" | "rdev" | "rnoexec" | "rexec"
-        | "rnodiratime" | "rdiratime" | "rrelatime" | "rnorelatime" | "rnoatime" | "ratime"
-        | "rstrictatime" | "rnostrictatime" | "rnosymfollow" | "rsymfollow" => {
-            Opt::Unsupported("recursive mount attributes (rro, rnosuid, ...)")
-        }
+        "rro" => Opt::RecAttr(ATTR_RDONLY, false),
+        "rrw" => Opt::RecAttr(ATTR_RDONLY, true),
+        "rnosuid" => Opt::RecAttr(ATTR_NOSUID, false),
+        "rsuid" => Opt::RecAttr(ATTR_NOSUID, true),
+        "rnodev" => Opt::RecAttr(ATTR_NODEV, false),
+        "rdev" => Opt::RecAttr(ATTR_NODEV, true),
+        "rnoexec" => Opt::RecAttr(ATTR_NOEXEC, false),
+        "rexec" => Opt::RecAttr(ATTR_NOEXEC, true),
+        "rnodiratime" => Opt::RecAttr(ATTR_NODIRATIME, false),
+        "rdiratime" => Opt::RecAttr(ATTR_NODIRATIME, true),
+        "rrelatime" => Opt::RecAttr(ATTR_RELATIME, false),
+        "rnorelatime" => Opt::RecAttr(ATTR_RELATIME, true),
+        "rnoatime" => Opt::RecAttr(ATTR_NOATIME, false),
+        "ratime" => Opt::RecAttr(ATTR_NOATIME, true),
+        "rstrictatime" => Opt::RecAttr(ATTR_STRICTATIME, false),
+        "rnostrictatime" => Opt::RecAttr(ATTR_STRICTATIME, true),
+        "rnosymfollow" => Opt::RecAttr(ATTR_NOSYMFOLLOW, false),
+        "rsymfollow" => Opt::RecAttr(ATTR_NOSYMFOLLOW, true),
         _ => Opt::Data,
     }
 }
@@ -106,6 +138,8 @@ pub fn parse(options: &[String]) -> Parsed {
         bind: false,
         recursive_bind: false,
         tmpcopyup: false,
+        rec_set: 0,
+        rec_clr: 0,
     };
     let mut data = Vec::new();
     for o in options {
@@ -124,6 +158,20 @@ pub fn parse(options: &[String]) -> Parsed {
                 p.recursive_bind |= rec;
             }
             Opt::CopyUp => p.tmpcopyup = true,
+            Opt::RecAttr(bit, clear) => {
+                if clear {
+                    p.rec_clr |= bit;
+                    p.rec_set &= !bit;
+                } else {
+                    p.rec_set |= bit;
+                    p.rec_clr &= !bit;
+                }
+                // The access-time mode is one field: setting (or clearing) any of it replaces
+                // the whole field (mount_setattr(2)); clearing it all means relatime.
+                if bit & ATTR_ATIME_MASK == bit {
+                    p.rec_clr |= ATTR_ATIME_MASK;
+                }
+            }
             Opt::Data | Opt::Unsupported(_) => data.push(o.as_str()),
         }
     }
