@@ -771,3 +771,37 @@ fn recursive_mount_attributes() {
     drop(guard);
     env.assert_nothing_left("");
 }
+
+/// In a new user namespace, a bind source whose parent the container's root may not enter
+/// still mounts: the runtime clones the tree before init enters the namespace (as runc).
+#[test]
+fn userns_bind_source_behind_inaccessible_dir() {
+    let env = TestEnv::new("usernsbind");
+    let secret = env.dir.join("secret");
+    fs::create_dir_all(secret.join("dir")).unwrap();
+    fs::write(secret.join("dir/foo"), "foo\n").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(secret.join("dir"), fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = env.config(&["cat", "/tmp/sec/foo"]);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    // The share dir and its bind are not needed here (and /sys comes from the host's).
+    c["mounts"] = json!(c["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] != "bind" && m["type"] != "sysfs" && m["type"] != "mqueue")
+        .cloned()
+        .collect::<Vec<_>>());
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/tmp/sec", "type": "bind", "source": secret.join("dir"), "options": ["bind"]
+    }));
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    assert_eq!(out.stdout, "foo\n", "{out:?}");
+    env.assert_nothing_left(&id);
+}

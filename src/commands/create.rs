@@ -200,6 +200,13 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
 
     let (parent_sock, child_sock) = process::channel::pair()?;
     let cgroup_dirs = cgroup_cfg.as_ref().map(|c| c.dirs()).unwrap_or_default();
+    // In a new user namespace, root of the container may not reach a bind source the runtime
+    // can: clone those trees now and let init attach them.
+    let mount_sources = if plan.new_flags & libc::CLONE_NEWUSER != 0 {
+        crate::rootfs::clone_bind_sources(spec, &bundle.dir)
+    } else {
+        Vec::new()
+    };
     let args = InitArgs {
         spec,
         rootfs: &bundle.rootfs,
@@ -219,6 +226,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         labels: &labels,
         cgroup_dirs: &cgroup_dirs,
         host_mountinfo: cgroup_cfg.as_ref().map_or("", |c| c.mountinfo()),
+        mount_sources: &mount_sources,
     };
 
     let annotations2 = annotations.clone();

@@ -47,6 +47,8 @@ pub struct InitArgs<'a> {
     pub cgroup_dirs: &'a [(std::path::PathBuf, std::path::PathBuf)],
     /// The runtime's mountinfo, read before clone (empty: unknown).
     pub host_mountinfo: &'a str,
+    /// Bind-mount source trees cloned by the runtime (new user namespace only), by index.
+    pub mount_sources: &'a [(usize, OwnedFd)],
 }
 
 /// Stage 1 of the two-stage path: join namespaces given by path and create the new ones, then
@@ -219,6 +221,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
         host_mountinfo: a.host_mountinfo,
         cgroup_joined: &join_cgroup,
         mount_label: a.labels.selinux.mount.as_deref(),
+        mount_sources: a.mount_sources,
     };
     let root = setup.prepare()?;
     log::debug!("init: mounts and devices set up");

@@ -324,6 +324,43 @@ pub struct Setup<'a> {
     pub console: Option<RawFd>,
     /// linux.mountLabel, only when SELinux is enabled on the host.
     pub mount_label: Option<&'a str>,
+    /// Bind-mount sources the runtime cloned (open_tree) before init entered a user namespace
+    /// of its own, by mount index: init attaches them, so a source that root in the container's
+    /// user namespace may not reach still mounts (as in runc).
+    pub mount_sources: &'a [(usize, OwnedFd)],
+}
+
+/// For a container in a new user namespace: clone the source tree of every bind mount now,
+/// while the runtime can reach it (open_tree(OPEN_TREE_CLONE), recursive for rbind). A source
+/// that cannot be cloned here is left to init, which mounts it by path as before.
+pub fn clone_bind_sources(spec: &Spec, bundle: &Path) -> Vec<(usize, OwnedFd)> {
+    let mut out = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+        if m.typ().as_deref() != Some("bind") && !opts.bind {
+            continue;
+        }
+        let Some(src) = m.source() else { continue };
+        let src = if src.is_absolute() {
+            src.clone()
+        } else {
+            bundle.join(src)
+        };
+        let Ok(c) = CString::new(src.as_os_str().as_bytes()) else {
+            continue;
+        };
+        let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+        if opts.recursive_bind {
+            flags |= libc::AT_RECURSIVE as u32;
+        }
+        // SAFETY: open_tree with a valid path; returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+        if fd >= 0 {
+            // SAFETY: fresh fd.
+            out.push((i, unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+        }
+    }
+    out
 }
 
 impl Setup<'_> {
@@ -459,6 +496,35 @@ impl Setup<'_> {
             } else {
                 self.bundle.join(src)
             };
+            if let Some((_, tree)) = self.mount_sources.iter().find(|(j, _)| *j == i) {
+                let st = nix::sys::stat::fstat(tree.as_raw_fd())
+                    .ctx(|| format!("{}: source {}", field(), src.display()))?;
+                let kind = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                    Kind::Dir
+                } else {
+                    Kind::File
+                };
+                let target = ensure_in_root(root, dest, kind)?;
+                // SAFETY: move_mount with valid fds and empty paths.
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_move_mount,
+                        tree.as_raw_fd(),
+                        c"".as_ptr(),
+                        target.as_raw_fd(),
+                        c"".as_ptr(),
+                        libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+                    )
+                };
+                if r < 0 {
+                    return Err(Error::sys(
+                        format!("{}: attaching {}", field(), src.display()),
+                        nix::errno::Errno::last(),
+                    ));
+                }
+                drop(target);
+                return self.finish_bind(root, dest, m, &opts, &field);
+            }
             let meta = std::fs::metadata(&src).map_err(|e| {
                 Error::Config(format!(
                     "{}: source {}: {}",
@@ -476,20 +542,7 @@ impl Setup<'_> {
             mount(Some(&src), &fd_path(&target), NONE, flags, NONE)
                 .ctx(|| format!("{}: bind mounting {}", field(), src.display()))?;
             drop(target);
-            // A bind mount ignores other flags: apply them with a remount of the new mount,
-            // found by resolving the destination again (the old fd is under it).
-            let extra = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
-            if !extra.is_empty() {
-                remount_bind(root, dest, extra).ctx(|| {
-                    format!(
-                        "{}: remounting with {:?}",
-                        field(),
-                        m.options().as_deref().unwrap_or(&[])
-                    )
-                })?;
-            }
-            self.apply_rec_attrs(root, dest, &opts, &field)?;
-            return self.apply_propagation(root, dest, &opts, &field);
+            return self.finish_bind(root, dest, m, &opts, &field);
         }
 
         if typ == "cgroup" || typ == "cgroup2" {
@@ -620,6 +673,31 @@ impl Setup<'_> {
         }
         self.apply_rec_attrs(root, dest, &opts, &field)?;
         self.apply_propagation(root, dest, &opts, &field)
+    }
+
+    /// After a bind mount: its other flags, recursive attributes and propagation.
+    fn finish_bind(
+        &self,
+        root: RawFd,
+        dest: &Path,
+        m: &oci_spec::runtime::Mount,
+        opts: &mounts::Parsed,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
+        // A bind mount ignores other flags: apply them with a remount of the new mount,
+        // found by resolving the destination again (the old fd is under it).
+        let extra = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+        if !extra.is_empty() {
+            remount_bind(root, dest, extra).ctx(|| {
+                format!(
+                    "{}: remounting with {:?}",
+                    field(),
+                    m.options().as_deref().unwrap_or(&[])
+                )
+            })?;
+        }
+        self.apply_rec_attrs(root, dest, opts, field)?;
+        self.apply_propagation(root, dest, opts, field)
     }
 
     /// rro, rnosuid, ratime, ...: one recursive mount_setattr(2) on the new mount.
