@@ -8,6 +8,7 @@ mod bad_input;
 mod cgroup_v2;
 mod cgroups;
 mod cli;
+mod compat;
 mod exec;
 mod hooks;
 mod lifecycle;

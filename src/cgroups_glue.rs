@@ -61,6 +61,21 @@ impl Plan {
     /// unified hierarchy (its limits come with the rest, in [`Plan::make_for_init`]). None on
     /// a v1 host. On error nothing is left.
     pub fn prepare_clone_into(&self) -> Result<Option<OwnedFd>> {
+        // As runc: a cgroup that exists already must hold no process (another container's),
+        // and must not be frozen (init would hang in it).
+        if let Ok(pids) = self.manager.pids() {
+            if !pids.is_empty() {
+                return Err(crate::error::Error::Other(format!(
+                    "container's cgroup is not empty: {} process(es) found",
+                    pids.len()
+                )));
+            }
+        }
+        if self.manager.preexisting_frozen() {
+            return Err(crate::error::Error::Other(
+                "container's cgroup unexpectedly frozen: thaw it or remove it first".into(),
+            ));
+        }
         match self.manager.layout() {
             cgroups::Layout::V2 => {
                 self.manager.create()?;

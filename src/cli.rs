@@ -101,10 +101,15 @@ pub const COMMANDS: &[Command] = &[
         usage: "husk pause <container-id>", summary: "suspend all processes in the container" },
     Command { name: "resume", flags: &[], stop_at_positional: false,
         usage: "husk resume <container-id>", summary: "resume all processes in the container" },
-    Command { name: "ps", flags: &[opt(&["format", "f"])], stop_at_positional: false,
+    // As runc: ps's flags come before the id; everything after it goes to ps(1) (`ps ID -e -x`).
+    Command { name: "ps", flags: &[opt(&["format", "f"])], stop_at_positional: true,
         usage: "husk ps [--format table|json] <container-id> [-- ps options]", summary: "show processes running inside the container" },
     Command { name: "events", flags: &[opt(&["interval"]), flag(&["stats"])], stop_at_positional: false,
         usage: "husk events [--stats] [--interval 5s] <container-id>", summary: "display container events" },
+    Command { name: "checkpoint", flags: &[], stop_at_positional: false,
+        usage: "husk checkpoint [options] <container-id>", summary: "checkpoint a running container (not supported yet)" },
+    Command { name: "restore", flags: &[], stop_at_positional: false,
+        usage: "husk restore [options] <container-id>", summary: "restore a container from a previous checkpoint (not supported yet)" },
     Command { name: "update", flags: &[
             opt(&["resources", "r"]), opt(&["blkio-weight"]), opt(&["cpu-period"]), opt(&["cpu-quota"]),
             opt(&["cpu-burst"]), opt(&["cpu-share"]), opt(&["cpu-rt-period"]), opt(&["cpu-rt-runtime"]),
@@ -216,16 +221,40 @@ pub fn command(name: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.name == name)
 }
 
+/// The name husk was called by (the basename of argv[0]): help and version name the program
+/// as it was invoked, so that husk installed as `runc` reads like runc to the tools that parse it.
+pub fn prog() -> &'static str {
+    static PROG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PROG.get_or_init(|| {
+        std::env::args_os()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "husk".to_string())
+    })
+}
+
+/// The usage text of a command, with the program name as invoked.
+fn usage_of(c: &Command) -> String {
+    c.usage.replacen("husk", prog(), 1)
+}
+
+/// Top-level help, laid out as runc's (NAME:, USAGE:, COMMANDS:, GLOBAL OPTIONS:).
 pub fn help() -> String {
-    let mut s = String::from(
-        "husk - a low-level OCI container runtime, command-line compatible with runc\n\n\
-         usage: husk [global options] <command> [command options] [arguments...]\n\ncommands:\n",
+    let p = prog();
+    let mut s = format!(
+        "NAME:\n   {p} - Open Container Initiative runtime (husk, command-line compatible with runc)\n\n\
+         USAGE:\n   {p} [global options] command [command options] [arguments...]\n\nCOMMANDS:\n"
     );
     for c in COMMANDS {
         s.push_str(&format!("   {:<10} {}\n", c.name, c.summary));
     }
     s.push_str(
-        "\nglobal options:\n\
+        "\nGLOBAL OPTIONS:\n\
          \x20  --debug               enable debug logging\n\
          \x20  --log FILE            write log messages to FILE (default: stderr)\n\
          \x20  --log-format FORMAT   text (default) or json\n\
@@ -236,6 +265,53 @@ pub fn help() -> String {
          \x20  --version, -v         print the version\n",
     );
     s
+}
+
+/// Help of one command: `NAME:` then `   <prog> <command> - <summary>`, then its usage.
+pub fn command_help(c: &Command) -> String {
+    let mut s = format!(
+        "NAME:\n   {} {} - {}\n\nUSAGE:\n   {}\n",
+        prog(),
+        c.name,
+        c.summary,
+        usage_of(c)
+    );
+    if !c.flags.is_empty() {
+        s.push_str("\nOPTIONS:\n");
+        for f in c.flags {
+            let names: Vec<String> = f
+                .names
+                .iter()
+                .map(|n| {
+                    if n.len() == 1 {
+                        format!("-{n}")
+                    } else {
+                        format!("--{n}")
+                    }
+                })
+                .collect();
+            let v = if f.takes_value { " value" } else { "" };
+            s.push_str(&format!("   {}{v}\n", names.join(", ")));
+        }
+    }
+    s
+}
+
+/// Whether a command's arguments ask for its help (`-h`, `--help`): flags up to `--` and, for
+/// a command whose flags stop at the first positional (exec), up to that.
+pub fn wants_help(argv: &[String], stop_at_positional: bool) -> bool {
+    for a in argv {
+        if a == "--" {
+            return false;
+        }
+        if matches!(a.as_str(), "-h" | "--help" | "-help" | "--h") {
+            return true;
+        }
+        if stop_at_positional && !a.starts_with('-') {
+            return false;
+        }
+    }
+    false
 }
 
 /// Exactly `n` positional arguments, or a usage error that names the command.
@@ -249,8 +325,9 @@ pub fn expect_args(args: &Args, cmd: &Command, min: usize, max: usize) -> Result
         };
         let name = cmd.name;
         return Err(Error::Usage(format!(
-            "{name}: \"husk {name}\" requires {want} argument(s), got {n}; usage: {}",
-            cmd.usage
+            "{name}: \"{} {name}\" requires {want} argument(s), got {n}; usage: {}",
+            prog(),
+            usage_of(cmd)
         )));
     }
     Ok(())

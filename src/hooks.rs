@@ -9,11 +9,26 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-/// Run every hook of one kind in order; the first failure stops the list.
+/// Run every hook of one kind in order; the first failure stops the list. The message is
+/// runc's ("error running prestart hook #1: ...", hooks counted from 0) and names the program.
 pub fn run_all(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
+    run_all_env(kind, hooks, state, None)
+}
+
+/// run_all, with the environment a hook without `env` gets (startContainer hooks get the
+/// container process's, as in runc; the others an empty one).
+pub fn run_all_env(
+    kind: &str,
+    hooks: &[Hook],
+    state: &[u8],
+    default_env: Option<&[String]>,
+) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
-        run(h, state).map_err(|e| {
-            Error::Other(format!("hooks.{kind}[{i}] ({}): {e}", h.path().display()))
+        run(h, state, default_env).map_err(|e| {
+            Error::Other(format!(
+                "error running {kind} hook #{i}: {}: {e}",
+                h.path().display()
+            ))
         })?;
     }
     Ok(())
@@ -22,13 +37,16 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
 /// Run hooks whose failure must not stop the lifecycle (poststart, poststop): log and go on.
 pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &[u8]) {
     for (i, h) in hooks.iter().enumerate() {
-        if let Err(e) = run(h, state) {
-            log::warn!("hooks.{kind}[{i}] ({}): {e}", h.path().display());
+        if let Err(e) = run(h, state, None) {
+            log::warn!(
+                "error running {kind} hook #{i}: {}: {e}",
+                h.path().display()
+            );
         }
     }
 }
 
-fn run(h: &Hook, state: &[u8]) -> std::result::Result<(), String> {
+fn run(h: &Hook, state: &[u8], default_env: Option<&[String]>) -> std::result::Result<(), String> {
     let mut cmd = Command::new(h.path());
     let args = h.args().as_deref().unwrap_or(&[]);
     if let Some(a0) = args.first() {
@@ -38,7 +56,7 @@ fn run(h: &Hook, state: &[u8]) -> std::result::Result<(), String> {
         cmd.args(&args[1..]);
     }
     cmd.env_clear();
-    for kv in h.env().as_deref().unwrap_or(&[]) {
+    for kv in h.env().as_deref().or(default_env).unwrap_or(&[]) {
         if let Some((k, v)) = kv.split_once('=') {
             cmd.env(k, v);
         }

@@ -27,7 +27,13 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             report(&e);
-            1
+            // As runc: a failed exec exits 255 (so it is told apart from the status of the
+            // process), anything else 1; a bad command line is 1 for every command.
+            if matches!(e, Error::Usage(_)) {
+                1
+            } else {
+                ERROR_STATUS.load(std::sync::atomic::Ordering::Relaxed)
+            }
         }
     };
     std::process::exit(code);
@@ -45,6 +51,7 @@ fn report(e: &Error) {
     }
 }
 
+static ERROR_STATUS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
 static LOG_TO_FILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static LOGGER_READY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -65,8 +72,11 @@ fn run(argv: &[String]) -> error::Result<i32> {
     LOGGER_READY.store(true, std::sync::atomic::Ordering::Relaxed);
 
     if global.is_set("version") {
+        // runc's layout: "<name> version X.Y.Z", "commit: ...", "spec: X.Y.Z".
         println!(
-            "husk version {}\nspec: {}",
+            "{} version {}\ncommit: husk-{}\nspec: {}",
+            cli::prog(),
+            env!("CARGO_PKG_VERSION"),
             env!("CARGO_PKG_VERSION"),
             commands::OCI_VERSION
         );
@@ -80,14 +90,24 @@ fn run(argv: &[String]) -> error::Result<i32> {
         print!("{}", cli::help());
         return Ok(0);
     }
-    let cmd = cli::command(name)
-        .ok_or_else(|| Error::Usage(format!("no such command: {name:?} (see husk --help)")))?;
-    let args = cli::parse(
-        &global.positional[1..],
-        cmd.flags,
-        cmd.stop_at_positional,
-        cmd.name,
-    )?;
+    let sub = &global.positional[1..];
+    let Some(cmd) = cli::command(name) else {
+        if cli::wants_help(sub, false) {
+            return Err(Error::Usage(format!("No help topic for '{name}'")));
+        }
+        return Err(Error::Usage(format!(
+            "no such command: {name:?} (see {} --help)",
+            cli::prog()
+        )));
+    };
+    if cli::wants_help(sub, cmd.stop_at_positional) {
+        print!("{}", cli::command_help(cmd));
+        return Ok(0);
+    }
+    let args = cli::parse(sub, cmd.flags, cmd.stop_at_positional, cmd.name)?;
     let ctx = commands::Global::from_args(&global)?;
+    if cmd.name == "exec" {
+        ERROR_STATUS.store(255, std::sync::atomic::Ordering::Relaxed);
+    }
     commands::dispatch(&ctx, cmd, &args)
 }

@@ -14,12 +14,25 @@ fn type_char(t: Option<LinuxDeviceType>) -> &'static str {
     }
 }
 
+/// The access letters of rule `i`. As runc, letters other than r, w and m are ignored (with a
+/// warning here); an access with none of them is an error.
 pub(super) fn access_of(rule: &LinuxDeviceCgroup, i: usize) -> Result<String> {
-    let a = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
-    if a.is_empty() || !a.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+    let given = rule.access().clone().unwrap_or_else(|| "rwm".to_string());
+    let mut a = String::new();
+    for c in ['r', 'w', 'm'] {
+        if given.contains(c) {
+            a.push(c);
+        }
+    }
+    if a.is_empty() {
         return Err(Error::Config(format!(
-            "linux.resources.devices[{i}].access: invalid value {a:?} (expected letters from \"rwm\")"
+            "linux.resources.devices[{i}].access: invalid value {given:?} (expected letters from \"rwm\")"
         )));
+    }
+    if a.len() != given.chars().count() {
+        log::warn!(
+            "linux.resources.devices[{i}].access {given:?}: ignoring letters other than r, w and m"
+        );
     }
     Ok(a)
 }
@@ -77,23 +90,36 @@ pub fn default_allowed_devices() -> Vec<LinuxDeviceCgroup> {
     ]
 }
 
-/// The resources to apply at create time, with the device rules runc would use: the
-/// config's `linux.resources.devices`, then the default allow-list, then an "rwm" allow
-/// rule for every device in `linux.devices`. (The v1 driver puts a "deny all" before
-/// the whole list and the v2 eBPF filter denies what no rule allows, so a config without
-/// device rules gets only the defaults.)
+/// The /dev path of a default rule that stands for one device node (runc drops such a
+/// default when `linux.devices` defines a device at the same path).
+fn default_path(r: &LinuxDeviceCgroup) -> Option<&'static str> {
+    if r.typ() != Some(LinuxDeviceType::C) {
+        return None;
+    }
+    Some(match (r.major(), r.minor()) {
+        (Some(1), Some(3)) => "/dev/null",
+        (Some(1), Some(8)) => "/dev/random",
+        (Some(1), Some(7)) => "/dev/full",
+        (Some(5), Some(0)) => "/dev/tty",
+        (Some(1), Some(5)) => "/dev/zero",
+        (Some(1), Some(9)) => "/dev/urandom",
+        _ => return None,
+    })
+}
+
+/// The resources to apply at create time, with the device rules runc uses: the config's
+/// `linux.resources.devices`, then the default allow-list, less a default whose device
+/// `linux.devices` redefines at the same path. A device of `linux.devices` gets no rule of
+/// its own: it is usable only if `linux.resources.devices` allows it (as in runc; engines
+/// write that rule). (The v1 driver puts a "deny all" before the whole list and the v2 eBPF
+/// filter denies what no rule allows, so a config without device rules gets only the
+/// defaults.)
 pub fn with_default_devices(r: &LinuxResources, linux_devices: &[LinuxDevice]) -> LinuxResources {
     let mut out = r.clone();
     let mut rules: Vec<LinuxDeviceCgroup> = r.devices().clone().unwrap_or_default();
-    rules.extend(default_allowed_devices());
-    for d in linux_devices {
-        let t = match d.typ() {
-            LinuxDeviceType::B => LinuxDeviceType::B,
-            LinuxDeviceType::P => continue, // a fifo needs no device permission
-            _ => LinuxDeviceType::C,
-        };
-        rules.push(rule(t, Some(d.major()), Some(d.minor()), "rwm"));
-    }
+    rules.extend(default_allowed_devices().into_iter().filter(|d| {
+        default_path(d).is_none_or(|p| !linux_devices.iter().any(|l| l.path().as_os_str() == p))
+    }));
     out.set_devices(Some(rules));
     out
 }

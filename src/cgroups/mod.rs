@@ -517,7 +517,7 @@ impl Manager {
                     && self.st.layout == Layout::V1
                 {
                     return Err(Error::Config(
-                        "linux.resources.unified: needs cgroup v2, but this host only has cgroup v1".into(),
+                        "invalid configuration: linux.resources.unified: needs cgroup v2, but this host only has cgroup v1".into(),
                     ));
                 }
                 v1::apply(self, r)?;
@@ -588,6 +588,19 @@ impl Manager {
         }
     }
 
+    /// Before create: whether the container's cgroup already exists and is frozen (or
+    /// freezing). Init would hang in it, so create refuses, as runc does.
+    pub fn preexisting_frozen(&self) -> bool {
+        if let Some(p) = self.v1_path("freezer") {
+            return std::fs::read_to_string(p.join("freezer.state"))
+                .is_ok_and(|s| s.trim() != "THAWED");
+        }
+        if let (Layout::V2, Some(p)) = (self.st.layout, self.unified_path()) {
+            return std::fs::read_to_string(p.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1");
+        }
+        false
+    }
+
     /// True when the container's cgroup is frozen (paused).
     pub fn state_frozen(&self) -> Result<bool> {
         if let Some(p) = self.v1_path("freezer") {
@@ -623,8 +636,14 @@ impl Manager {
     /// away in between (as runc does for `kill --all` and `delete --force`). Without a
     /// freezer the processes are signalled anyway. Processes that exit meanwhile are fine.
     pub fn kill_all(&self, sig: i32) -> Result<()> {
-        let signal = nix::sys::signal::Signal::try_from(sig)
-            .map_err(|_| Error::Usage(format!("invalid signal number {sig}")))?;
+        // Signal 0 (None) only checks that the processes exist.
+        let signal = match sig {
+            0 => None,
+            _ => Some(
+                nix::sys::signal::Signal::try_from(sig)
+                    .map_err(|_| Error::Usage(format!("invalid signal number {sig}")))?,
+            ),
+        };
         // Nothing left (the common case after the container exited): no freeze, which on v1
         // polls freezer.state until it settles.
         if self.pids().map(|p| p.is_empty()).unwrap_or(false) {

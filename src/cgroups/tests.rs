@@ -226,7 +226,10 @@ fn device_rules() {
         json!({"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}),
     )
     .unwrap();
-    let full = with_default_devices(&r, &[dev]);
+    let null: oci_spec::runtime::LinuxDevice =
+        serde_json::from_value(json!({"path": "/dev/null", "type": "c", "major": 1, "minor": 3}))
+            .unwrap();
+    let full = with_default_devices(&r, std::slice::from_ref(&dev));
     let rules = full.devices().as_ref().unwrap();
     let lines: Vec<(&str, String)> = rules
         .iter()
@@ -237,11 +240,27 @@ fn device_rules() {
     assert_eq!(lines[1], ("devices.allow", "c *:* m".to_string()));
     assert!(lines.contains(&("devices.allow", "c 1:3 rwm".to_string())));
     assert!(lines.contains(&("devices.allow", "c 136:* rwm".to_string())));
+    // As runc: a device of linux.devices gets no allow rule of its own (only
+    // linux.resources.devices can allow it), and the defaults end the list.
+    assert!(!lines.iter().any(|l| l.1.contains("10:229")), "{lines:?}");
     assert_eq!(
         lines.last().unwrap(),
-        &("devices.allow", "c 10:229 rwm".to_string())
+        &("devices.allow", "c 10:200 rwm".to_string())
     );
-    let badacc = res(json!({"devices": [{"allow": true, "access": "rwx"}]}));
+    // A default whose path linux.devices redefines is dropped.
+    let redefined = with_default_devices(&r, &[dev, null]);
+    let n = redefined.devices().as_ref().unwrap();
+    assert!(!n
+        .iter()
+        .any(|d| d.major() == Some(1) && d.minor() == Some(3)));
+    assert_eq!(n.len(), rules.len() - 1);
+    // As runc: unknown letters are ignored, an access without r, w or m is an error.
+    let lax = res(
+        json!({"devices": [{"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]}),
+    );
+    let l = devices::v1_line(&lax.devices().as_ref().unwrap()[0], 0).unwrap();
+    assert_eq!(l, ("devices.deny", "c 1:11 rw".to_string()));
+    let badacc = res(json!({"devices": [{"allow": true, "access": "x"}]}));
     let e = err_text(devices::v1_line(&badacc.devices().as_ref().unwrap()[0], 0));
     assert!(e.contains("linux.resources.devices[0].access"), "{e}");
 }

@@ -315,16 +315,38 @@ fn apply_cpu(m: &Manager, c: &LinuxCpu) -> Result<()> {
         let dir = need(m, "cpu", &f("burst"))?;
         set(dir, "cpu.cfs_burst_us", &b.to_string(), &f("burst"))?;
     }
+    let rt_runtime = c.realtime_runtime().filter(|&r| r != 0);
+    let mut rt_runtime_done = false;
     if let Some(p) = c.realtime_period().filter(|&p| p != 0) {
         let dir = need(m, "cpu", &f("realtimePeriod"))?;
-        set(
+        if let Err(e) = set(
             dir,
             "cpu.rt_period_us",
             &p.to_string(),
             &f("realtimePeriod"),
-        )?;
+        ) {
+            // A period below the current runtime is refused until the new (smaller) runtime
+            // is in place: write the runtime first, then the period again (as runc).
+            let Some(r) = rt_runtime.filter(|_| e.errno() == Some(nix::errno::Errno::EINVAL))
+            else {
+                return Err(e);
+            };
+            set(
+                dir,
+                "cpu.rt_runtime_us",
+                &r.to_string(),
+                &f("realtimeRuntime"),
+            )?;
+            rt_runtime_done = true;
+            set(
+                dir,
+                "cpu.rt_period_us",
+                &p.to_string(),
+                &f("realtimePeriod"),
+            )?;
+        }
     }
-    if let Some(r) = c.realtime_runtime().filter(|&r| r != 0) {
+    if let Some(r) = rt_runtime.filter(|_| !rt_runtime_done) {
         let dir = need(m, "cpu", &f("realtimeRuntime"))?;
         set(
             dir,

@@ -478,7 +478,7 @@ pub(super) fn apply_hybrid_extras(m: &Manager, r: &LinuxResources) -> Result<()>
     let Some(u) = m.st.unified.as_ref() else {
         if r.unified().as_ref().is_some_and(|x| !x.is_empty()) {
             return Err(Error::Config(
-                "linux.resources.unified: this host has no cgroup2 hierarchy".into(),
+                "invalid configuration: linux.resources.unified: this host has no cgroup2 hierarchy".into(),
             ));
         }
         return Ok(());
@@ -492,7 +492,7 @@ pub(super) fn apply_hybrid_extras(m: &Manager, r: &LinuxResources) -> Result<()>
     for c in &wanted {
         if m.v1_path(c).is_some() {
             return Err(Error::Config(format!(
-                "linux.resources.unified: the {c} controller is bound to cgroup v1 on this host; \
+                "invalid configuration: linux.resources.unified: the {c} controller is bound to cgroup v1 on this host; \
                  set it through the v1 fields of linux.resources"
             )));
         }

@@ -94,6 +94,9 @@ pub fn ps(g: &Global, a: &Args) -> Result<i32> {
     }
     // ps options: anything after the id, and anything after `--`.
     let mut ps_args: Vec<String> = a.positional[1..].to_vec();
+    if ps_args.first().is_some_and(|s| s == "--") {
+        ps_args.remove(0);
+    }
     ps_args.extend(a.rest.iter().cloned());
     if ps_args.is_empty() {
         ps_args.push("-ef".into());

@@ -125,8 +125,8 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     let caps = caps::Sets::from_spec(process.capabilities().as_ref());
     let labels = crate::security::Labels::from_spec(spec)?;
     // Idmapped mounts can only be made with the host's privileges: before clone (init inherits
-    // the fds).
-    let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
+    // the fds and attaches them).
+    let mut mount_sources = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
 
     // The state directory; mkdir is the atomic "does this id exist" check.
     std::fs::create_dir_all(&g.root).ctx(|| format!("--root {}: creating", g.root.display()))?;
@@ -203,6 +203,16 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
 
     let (parent_sock, child_sock) = process::channel::pair()?;
     let cgroup_dirs = cgroup_cfg.as_ref().map(|c| c.dirs()).unwrap_or_default();
+    // In a new user namespace, root of the container may not reach a bind source the runtime
+    // can: clone those trees now and let init attach them.
+    if plan.new_flags & libc::CLONE_NEWUSER != 0 {
+        let prepared: Vec<usize> = mount_sources.iter().map(|(i, _)| *i).collect();
+        mount_sources.extend(
+            crate::rootfs::clone_bind_sources(spec, &bundle.dir)
+                .into_iter()
+                .filter(|(i, _)| !prepared.contains(i)),
+        );
+    }
     let args = InitArgs {
         spec,
         rootfs: &bundle.rootfs,
@@ -211,6 +221,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         sock: &child_sock,
         fifo: &fifo,
         console_socket: console.as_ref(),
+        relay_tty: relay.is_some(),
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
         preserved_fds: preserved,
@@ -221,7 +232,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         labels: &labels,
         cgroup_dirs: &cgroup_dirs,
         host_mountinfo: cgroup_cfg.as_ref().map_or("", |c| c.mountinfo()),
-        idmapped: &idmapped,
+        mount_sources: &mount_sources,
     };
 
     let annotations2 = annotations.clone();

@@ -126,6 +126,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         namespaces: &namespaces,
         sock: &child_sock,
         console: console.as_ref(),
+        relay_tty: relay.is_some(),
         caps: &caps,
         seccomp: seccomp.as_ref(),
         preserved_fds,
@@ -139,6 +140,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         drop(parent_sock);
         process::exec::stage(&args);
     }
+    log::debug!("nsexec container setup: exec stage {child} cloned (in its cgroup: {in_cgroup})");
     drop(child_sock);
     drop(console);
     drop(cgroup_tasks);
@@ -436,16 +438,7 @@ fn read_process(path: &Path) -> Result<Process> {
     let mut data = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PROCESS_BYTES), &mut data)
         .map_err(|e| Error::Usage(format!("{what}: {}", crate::spec::io_desc(&e))))?;
-    let de = &mut serde_json::Deserializer::from_slice(&data);
-    serde_path_to_error::deserialize::<_, Process>(de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.inner();
-        if inner.is_syntax() || inner.is_eof() || field == "." || field.is_empty() {
-            Error::Config(format!("{what}: {inner}"))
-        } else {
-            Error::Config(format!("{what}: {field}: {inner}"))
-        }
-    })
+    crate::spec::parse_as::<Process>(&data, &what, crate::spec::normalize_process)
 }
 
 /// runc's checks of the process to exec.

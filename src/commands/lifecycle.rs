@@ -90,6 +90,18 @@ fn start_container(c: &Container) -> Result<()> {
         if fds[0].revents & libc::POLLIN != 0 {
             let mut b = [0u8; 1];
             if nix::unistd::read(fifo.as_raw_fd(), &mut b) == Ok(1) {
+                if b[0] == b'1' {
+                    // Init failed after start (a startContainer hook): the message follows,
+                    // written at once.
+                    let mut msg = vec![0u8; 4096];
+                    let n = nix::unistd::read(fifo.as_raw_fd(), &mut msg).unwrap_or(0);
+                    let _ = std::fs::remove_file(&fifo_path);
+                    return Err(Error::Other(format!(
+                        "cannot start container {}: {}",
+                        c.state.id,
+                        String::from_utf8_lossy(&msg[..n])
+                    )));
+                }
                 break;
             }
         }
@@ -145,7 +157,8 @@ pub fn state(g: &Global, a: &Args) -> Result<i32> {
 /// Signal by name (with or without SIG, any case) or number, as runc accepts them.
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
+        // 0 is accepted, as by runc and kill(2): it only checks that the container runs.
+        if (0..=64).contains(&n) {
             return Ok(n);
         }
         return Err(Error::Usage(format!(
@@ -221,8 +234,21 @@ pub fn kill(g: &Global, a: &Args) -> Result<i32> {
     cli::expect_args(a, cmd, 1, 2)?;
     let sig = parse_signal(a.positional.get(1).map(|s| s.as_str()).unwrap_or("SIGTERM"))?;
     let c = Container::load(&g.root, &a.positional[0])?;
+    // As runc: without a pid namespace of its own, killing init does not kill the rest, so
+    // SIGKILL goes to every process in the container's cgroup, whether init is still there
+    // or not (a container whose init is gone is stopped, but its other processes run on).
+    if sig == libc::SIGKILL && !c.has_own_pid_ns() {
+        crate::cgroups_glue::kill_all(&c, sig)?;
+        if c.status() == Status::Stopped {
+            return Ok(0);
+        }
+    }
     let status = c.status();
     if status == Status::Stopped {
+        // --all (kept for old callers) makes signalling a stopped container no error.
+        if a.is_set("all") {
+            return Ok(0);
+        }
         return Err(Error::Container(format!(
             "cannot kill container {}: container not running",
             c.state.id
@@ -264,6 +290,11 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
         Err(e) => return Err(e),
     };
     match c.status() {
+        // Init is gone; without a pid namespace of its own the container's other processes
+        // may still run: kill them, or the cgroup could not be removed.
+        Status::Stopped if !c.has_own_pid_ns() => {
+            let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
+        }
         Status::Stopped => {}
         Status::Created => kill_and_wait(&c)?,
         s if force => {

@@ -23,6 +23,12 @@ pub fn spec(_g: &Global, a: &Args) -> Result<i32> {
     if a.is_set("rootless") {
         make_rootless(&mut v);
     }
+    // As runc: a cgroup namespace only on a pure cgroup v2 host.
+    if crate::cgroups::detect_layout().ok() == Some(crate::cgroups::Layout::V2) {
+        if let Some(ns) = v["linux"]["namespaces"].as_array_mut() {
+            ns.push(serde_json::json!({"type": "cgroup"}));
+        }
+    }
     let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
     std::fs::write(&path, text + "\n").ctx(|| format!("writing {}", path.display()))?;
     Ok(0)
@@ -38,7 +44,7 @@ fn default_spec() -> serde_json::Value {
             "args": ["sh"],
             "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
             "cwd": "/",
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps, "ambient": caps},
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": true
         },
@@ -55,7 +61,7 @@ fn default_spec() -> serde_json::Value {
         ],
         "linux": {
             "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
             "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
                 "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
@@ -95,7 +101,7 @@ fn make_rootless(v: &mut serde_json::Value) {
 pub fn features(_g: &Global, a: &Args) -> Result<i32> {
     let cmd = cli::command("features").ok_or_else(|| Error::Usage("features".into()))?;
     cli::expect_args(a, cmd, 0, 0)?;
-    let mount_options: Vec<&str> = vec![
+    let mut mount_options: Vec<&str> = vec![
         "acl",
         "async",
         "atime",
@@ -160,7 +166,27 @@ pub fn features(_g: &Global, a: &Args) -> Result<i32> {
         "sync",
         "tmpcopyup",
         "unbindable",
+        // Recursive attributes (mount_setattr(2)).
+        "ratime",
+        "rdev",
+        "rdiratime",
+        "rexec",
+        "rnoatime",
+        "rnodev",
+        "rnodiratime",
+        "rnoexec",
+        "rnorelatime",
+        "rnostrictatime",
+        "rnosuid",
+        "rnosymfollow",
+        "rrelatime",
+        "rro",
+        "rrw",
+        "rstrictatime",
+        "rsuid",
+        "rsymfollow",
     ];
+    mount_options.sort_unstable();
     let v = serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::OCI_VERSION,

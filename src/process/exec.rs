@@ -24,6 +24,8 @@ pub struct ExecArgs<'a> {
     pub sock: &'a OwnedFd,
     /// Where the pty master goes: the --console-socket, or the runtime's relay socket.
     pub console: Option<&'a OwnedFd>,
+    /// `console` is husk's own relay socket (no --console-socket): ONLCR goes off, as in init.
+    pub relay_tty: bool,
     pub caps: &'a caps::Sets,
     pub seccomp: Option<&'a crate::security::seccomp_glue::Compiled>,
     /// fds 3.. that stay open in the process (--preserve-fds).
@@ -45,6 +47,7 @@ pub struct ExecArgs<'a> {
 /// process::drive), join the namespaces, fork the process (CLONE_PARENT: it becomes the
 /// runtime's child) and report its pid. Never returns.
 pub fn stage(a: &ExecArgs) -> ! {
+    log::debug!("child process in init(): joining the container");
     let r = (|| -> Result<()> {
         init::set_pdeathsig(libc::SIGKILL);
         channel::expect(a.sock, channel::GO)?;
@@ -77,13 +80,12 @@ pub fn stage(a: &ExecArgs) -> ! {
 fn process(a: &ExecArgs) -> ! {
     match setup(a) {
         Ok((program, argv, envp)) => {
+            log::debug!("setns_init: about to exec {}", program.to_string_lossy());
             let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
             init::fail(
                 a.sock,
-                Error::sys(
-                    format!("exec {:?}", a.process.args().as_deref().unwrap_or(&[])[0]),
-                    e,
-                ),
+                // runc's wording: "exec /run.sh: no such file or directory".
+                Error::sys(format!("exec {}", program.to_string_lossy()), e),
             )
         }
         Err(e) => init::fail(a.sock, e),
@@ -121,7 +123,7 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
         .ctx(|| "exec: opening the container's root".into())?;
         // SAFETY: fresh fd.
         let root = unsafe { OwnedFd::from_raw_fd(root) };
-        let slave = init::open_console(root.as_raw_fd(), sock, p)?;
+        let slave = init::open_console(root.as_raw_fd(), sock, p, a.relay_tty)?;
         init::console_stdio(&slave, p.user().uid())?;
     }
 
@@ -138,28 +140,45 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     }
     init::set_rlimits(p)?;
 
+    // Only stdio and the preserved fds reach the program (CVE-2024-21626): every other fd is
+    // marked close-on-exec, before the filter (which may refuse close_range).
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 + a.preserved_fds as u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     let nnp = p.no_new_privileges() == Some(true);
     // Without no_new_privs loading the filter needs CAP_SYS_ADMIN: load it while we have it.
     if !nnp {
         load_seccomp(a)?;
     }
+    // cwd after joining the mount namespace: it resolves inside the container, and no runtime
+    // fd that leads outside is open (CVE-2024-21626). As runc, first before the user changes,
+    // then again as the user if root was denied it.
     let user = p.user();
+    let cwd_err = || format!("exec: cwd {}", p.cwd().display());
+    let cwd_done = match nix::unistd::chdir(p.cwd()) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) => false,
+        Err(e) => return Err(Error::sys(cwd_err(), e)),
+    };
     init::switch_user(a.caps, user)?;
-
-    // cwd after joining the mount namespace and as the user: it resolves inside the container,
-    // and no runtime fd that leads outside is open (CVE-2024-21626).
-    nix::unistd::chdir(p.cwd()).ctx(|| format!("exec: cwd {}", p.cwd().display()))?;
+    if !cwd_done {
+        nix::unistd::chdir(p.cwd()).ctx(cwd_err)?;
+    }
 
     let args = p.args().as_deref().unwrap_or(&[]);
-    let mut env: Vec<String> = a.env.to_vec();
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", init::home_of(user.uid())));
-    }
-    let program = init::find_program(&args[0], &env)?;
+    let env = init::final_env(a.env.to_vec(), user.uid());
     let argv = init::cstrings(args)?;
     let envp = init::cstrings(&env)?;
 
     a.caps.apply()?;
+    // Looked up with the process's capabilities (CAP_DAC_OVERRIDE), as execve would.
+    let program = init::find_program(&args[0], &env)?;
     if let Some((fd, l)) = &exec_label {
         crate::security::selinux::set_exec(fd, l)?;
     }
@@ -179,16 +198,6 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     if nnp {
         load_seccomp(a)?;
     }
-    // Only stdio and the preserved fds reach the program (CVE-2024-21626).
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 + a.preserved_fds as u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
     init::reset_signals();
     let umask = user.umask().unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));

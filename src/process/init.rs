@@ -27,6 +27,9 @@ pub struct InitArgs<'a> {
     pub fifo: &'a OwnedFd,
     /// Connected --console-socket, when process.terminal is set.
     pub console_socket: Option<&'a OwnedFd>,
+    /// The pty master goes back to husk, which relays it (no --console-socket): as runc's
+    /// relay, the pty then does not turn "\n" into "\r\n" (ONLCR off).
+    pub relay_tty: bool,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     /// fds 3.. that stay open in the container (LISTEN_FDS + --preserve-fds).
@@ -44,8 +47,8 @@ pub struct InitArgs<'a> {
     pub cgroup_dirs: &'a [(std::path::PathBuf, std::path::PathBuf)],
     /// The runtime's mountinfo, read before clone (empty: unknown).
     pub host_mountinfo: &'a str,
-    /// Idmapped mounts prepared by the runtime, by index in `mounts`.
-    pub idmapped: &'a [Option<OwnedFd>],
+    /// Bind-mount source trees cloned by the runtime (new user namespace only), by index.
+    pub mount_sources: &'a [(usize, OwnedFd)],
 }
 
 /// Stage 1 of the two-stage path: join namespaces given by path and create the new ones, then
@@ -102,6 +105,7 @@ pub fn stage1(a: &InitArgs) -> ! {
 
 /// The container's init. Never returns: execs the user's program or exits.
 pub fn init(a: &InitArgs) -> ! {
+    log::debug!("child process in init(): setting up the container");
     match setup(a) {
         Ok(never) => match never {},
         Err(e) => fail(a.sock, e),
@@ -217,12 +221,12 @@ fn setup(a: &InitArgs) -> Result<Never> {
         host_mountinfo: a.host_mountinfo,
         cgroup_joined: &join_cgroup,
         mount_label: a.labels.selinux.mount.as_deref(),
-        idmapped: a.idmapped,
+        mount_sources: a.mount_sources,
     };
     let root = setup.prepare()?;
     log::debug!("init: mounts and devices set up");
     if let Some(sock) = a.console_socket {
-        let slave = open_console(root.as_raw_fd(), sock, process)?;
+        let slave = open_console(root.as_raw_fd(), sock, process, a.relay_tty)?;
         let target = rootfs::console_target(root.as_raw_fd())?;
         nix::mount::mount(
             Some(&rootfs::fd_path(&slave)),
@@ -234,6 +238,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
         .ctx(|| "binding the terminal onto /dev/console".into())?;
         console_slave = Some(slave);
     }
+    setup.finish_dev(root.as_raw_fd())?;
 
     // 5. Hostname and domainname (the UTS namespace was checked at load).
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
@@ -349,8 +354,27 @@ fn setup(a: &InitArgs) -> Result<Never> {
     // 13a. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it now, while init
     //      still has it (runc's order). Everything init does after this runs under the filter.
     //      First, join our cgroup (the filter may not let us read the message afterwards).
+    //      Before the filter (which may refuse openat2 or close_range, as a profile that
+    //      makes them ENOSYS for old libcs does): the cwd, resolved strictly inside the
+    //      container's root (no symlink may lead out and no magic link is followed, so
+    //      `/proc/self/fd/N` naming one of the runtime's fds (CVE-2024-21626) fails instead of
+    //      leaving the process in a host directory), first as root, as runc does (a cwd only
+    //      root may enter, such as /root for another user, works; step 14 tries again as the
+    //      user if root was denied); then every fd init does not need any more is closed:
+    //      only stdio, the preserved fds, the channel, the fifo's O_PATH fd and the LSM
+    //      attribute files opened for the program stay, so none
+    //      of the runtime's or its caller's stays open in init while the container is created
+    //      (as in runc). The logger goes quiet first: its --log file descriptor is closed too,
+    //      and its number could be reused.
     join_cgroup()?;
     log::debug!("init: paths, limits and terminal set up");
+    let user = process.user();
+    let cwd_done = set_cwd(process.cwd(), true)?;
+    log::debug!("init: closing the pipe to signal completion is next; the logger goes quiet");
+    log::set_max_level(log::LevelFilter::Off);
+    let mut keep = vec![a.sock.as_raw_fd(), a.fifo.as_raw_fd()];
+    keep.extend(exec_labels.fds());
+    close_fds_except(3 + a.preserved_fds, &keep);
     let nnp = process.no_new_privileges() == Some(true);
     if !nnp {
         load_seccomp(a)?;
@@ -358,29 +382,27 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 13. The user: drop the bounding set while we still hold CAP_SETPCAP, keep the other
     //     capabilities across the uid change, then set groups, gid, uid.
-    let user = process.user();
     switch_user(a.caps, user)?;
 
-    // 14. cwd, as the user, resolved strictly inside the container's root: no symlink may lead
-    //     out and no magic link is followed, so `/proc/self/fd/N` naming one of the runtime's
-    //     fds (CVE-2024-21626) fails instead of leaving the process in a host directory.
-    set_cwd(process.cwd())?;
+    // 14. cwd as the user, when root was denied it.
+    if !cwd_done {
+        set_cwd(process.cwd(), false)?;
+    }
 
     // 15. The program, found now so that a missing one fails `create`, not the started process.
     let args = process.args().as_deref().unwrap_or(&[]);
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
     env.extend(a.extra_env.iter().cloned());
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", home_of(user.uid())));
-    }
-    let program = find_program(&args[0], &env)?;
+    let env = final_env(env, user.uid());
     let argv = cstrings(args)?;
     let envp = cstrings(&env)?;
 
     // 16. Capabilities for the user, the LSM labels of the program (AppArmor before
     //     no_new_privs, which would limit its profile change, as runc orders it), then
-    //     no_new_privs.
+    //     no_new_privs. The program is looked up with these capabilities: CAP_DAC_OVERRIDE
+    //     lets a non-root user run a file with no exec bit for it, as execve itself would.
     a.caps.apply()?;
+    let program = find_program(&args[0], &env)?;
     exec_labels.apply()?;
     if nnp {
         // SAFETY: prctl with integer arguments.
@@ -397,8 +419,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
         load_seccomp(a)?;
     }
 
-    // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): every other fd
-    //     is marked close-on-exec. The fifo and channel already are.
+    // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): the rest was
+    //     closed in 13a; what was opened since is close-on-exec, and so is anything left.
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     unsafe {
         libc::syscall(
@@ -415,15 +437,20 @@ fn setup(a: &InitArgs) -> Result<Never> {
     channel::send(a.sock, channel::READY, &[])?;
     let fifo = open_fifo(a.fifo)?;
 
-    // 19. startContainer hooks, in the container, after start and before the program. A
-    //     failure exits before the byte is written, so `start` reports it.
+    // 19. startContainer hooks, in the container, after start and before the program, with
+    //     the process's environment when they have none of their own (as runc). A failure
+    //     goes to `start` through the fifo instead of the byte ('1' and the message; one
+    //     write under PIPE_BUF is atomic), which reports it; then init exits.
     if let Some(h) = spec
         .hooks()
         .as_ref()
         .and_then(|h| h.start_container().as_ref())
     {
-        if let Err(e) = crate::hooks::run_all("startContainer", h, &start_state) {
-            eprintln!("husk: {e}");
+        if let Err(e) = crate::hooks::run_all_env("startContainer", h, &start_state, Some(&env)) {
+            let mut msg = format!("1{e}").into_bytes();
+            msg.truncate(3072);
+            // SAFETY: write from a live buffer.
+            unsafe { libc::write(fifo.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
             exit(1);
         }
     }
@@ -436,7 +463,12 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let umask = user.umask().unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
     let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
-    eprintln!("husk: exec {:?}: {}", args[0], crate::error::errno_text(e));
+    // runc's wording, alone on the line: "exec /run.sh: no such file or directory".
+    eprintln!(
+        "exec {}: {}",
+        program.to_string_lossy(),
+        crate::error::errno_text(e)
+    );
     exit(if e == nix::errno::Errno::ENOENT {
         127
     } else {
@@ -506,7 +538,37 @@ fn open_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
 }
 
 /// chdir to process.cwd resolved inside the current root (after pivot_root) only.
-fn set_cwd(cwd: &Path) -> Result<()> {
+/// Close every fd from `first` on but those in `keep`; what close_range cannot close (an old
+/// kernel) is at least marked close-on-exec.
+fn close_fds_except(first: i32, keep: &[RawFd]) {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= first).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut lo = first as u32;
+    let mut ranges = Vec::new();
+    for k in keep {
+        if k as u32 > lo {
+            ranges.push((lo, k as u32 - 1));
+        }
+        lo = k as u32 + 1;
+    }
+    ranges.push((lo, u32::MAX));
+    for (lo, hi) in ranges {
+        // SAFETY: close_range on fds init owns and no longer uses; no Rust object owns them
+        // (those that do were dropped or are in `keep`).
+        if unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) } != 0 {
+            // SAFETY: as above, only the flags change.
+            unsafe { libc::syscall(libc::SYS_close_range, lo, hi, libc::CLOSE_RANGE_CLOEXEC) };
+        }
+    }
+}
+
+/// chdir to process.cwd inside the container. With `denied_ok`, a permission error is not an
+/// error but `Ok(false)` (the caller tries again as the user).
+fn set_cwd(cwd: &Path, denied_ok: bool) -> Result<bool> {
+    let denied = |e: nix::errno::Errno| {
+        denied_ok && matches!(e, nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+    };
     let what = || format!("process.cwd {}", cwd.display());
     let root = nix::fcntl::open(
         "/",
@@ -516,15 +578,36 @@ fn set_cwd(cwd: &Path) -> Result<()> {
     .ctx(what)?;
     // SAFETY: fresh fd.
     let root = unsafe { OwnedFd::from_raw_fd(root) };
-    let dir = rootfs::open_in_root(root.as_raw_fd(), cwd, libc::O_PATH | libc::O_DIRECTORY, 0)
-        .map_err(|e| match e {
+    let dir = match rootfs::open_in_root(root.as_raw_fd(), cwd, libc::O_PATH | libc::O_DIRECTORY, 0)
+    {
+        Err(e) if denied(e) => return Ok(false),
+        Err(nix::errno::Errno::ENOSYS) => {
+            // A seccomp filter refuses openat2 (only the retry as the user runs under it):
+            // a plain chdir, then check that the result is inside the root (a directory
+            // outside it reads as "(unreachable)..." or fails).
+            nix::unistd::chdir(cwd).ctx(what)?;
+            return match nix::unistd::getcwd() {
+                Ok(p) if p.starts_with("/") => Ok(true),
+                _ => Err(Error::Config(format!(
+                    "{}: must resolve inside the container",
+                    what()
+                ))),
+            };
+        }
+        r => r,
+    }
+    .map_err(|e| match e {
             nix::errno::Errno::ELOOP | nix::errno::Errno::EXDEV => Error::Config(format!(
                 "{}: must resolve inside the container without magic links (such as /proc/self/fd/N)",
                 what()
             )),
             e => Error::sys(what(), e),
-        })?;
-    nix::unistd::fchdir(dir.as_raw_fd()).ctx(what)
+    })?;
+    match nix::unistd::fchdir(dir.as_raw_fd()) {
+        Ok(()) => Ok(true),
+        Err(e) if denied(e) => Ok(false),
+        Err(e) => Err(Error::sys(what(), e)),
+    }
 }
 
 /// The resource argument of setrlimit: unsigned in glibc, int in musl.
@@ -645,6 +728,7 @@ pub(crate) fn open_console(
     root: RawFd,
     sock: &OwnedFd,
     process: &oci_spec::runtime::Process,
+    clear_onlcr: bool,
 ) -> Result<OwnedFd> {
     let ptmx = rootfs::open_in_root(
         root,
@@ -703,9 +787,43 @@ pub(crate) fn open_console(
         // SAFETY: TIOCSWINSZ with a valid struct.
         unsafe { libc::ioctl(ptmx.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     }
+    if clear_onlcr {
+        // SAFETY: termios is plain data; tcgetattr fills it, tcsetattr reads it.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(slave.as_raw_fd(), &mut t) == 0 {
+                t.c_oflag &= !libc::ONLCR;
+                libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t);
+            }
+        }
+    }
     let name = format!("/dev/pts/{n}");
     channel::send_fd(sock.as_raw_fd(), name.as_bytes(), ptmx.as_raw_fd())?;
     Ok(slave)
+}
+
+/// The environment the program gets, as runc builds it: a variable given more than once keeps
+/// its last value, at the place of that last occurrence; a missing or empty HOME is the user's
+/// home from the container's /etc/passwd.
+pub(crate) fn final_env(env: Vec<String>, uid: u32) -> Vec<String> {
+    let key = |e: &str| {
+        e.split_once('=')
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_default()
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<String> = env
+        .into_iter()
+        .rev()
+        .filter(|e| seen.insert(key(e)))
+        .collect();
+    out.reverse();
+    match out.iter_mut().find(|e| e.starts_with("HOME=")) {
+        Some(h) if h.len() > "HOME=".len() => {}
+        Some(h) => *h = format!("HOME={}", home_of(uid)),
+        None => out.push(format!("HOME={}", home_of(uid))),
+    }
+    out
 }
 
 /// HOME for the user from the container's /etc/passwd, "/" when there is none.
@@ -728,7 +846,18 @@ pub(crate) fn find_program(arg0: &str, env: &[String]) -> Result<CString> {
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
             return Err(nix::errno::Errno::EACCES);
         }
-        nix::unistd::access(p, nix::unistd::AccessFlags::X_OK)
+        // AT_EACCESS: the check uses the effective ids and capabilities (CAP_DAC_OVERRIDE lets
+        // a non-root user run a file without exec bits for it), not access(2)'s real ids,
+        // which drop every capability for a non-root uid.
+        let c = CString::new(p.as_os_str().as_bytes()).map_err(|_| nix::errno::Errno::EINVAL)?;
+        // SAFETY: a valid C string; no pointers kept.
+        let r =
+            unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(nix::errno::Errno::last())
+        }
     };
     let to_c = |p: &Path| {
         CString::new(p.as_os_str().as_bytes())

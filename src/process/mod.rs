@@ -101,7 +101,9 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
         }
         init::init(args);
     }
-    log::debug!("cloned {child} (two stages: {two_stage})");
+    // The debug lines that name runc's stages ("nsexec container setup", "child process in
+    // init()", ...) mark the same points of husk's setup, for tools that look for them.
+    log::debug!("nsexec container setup: cloned {child} (two stages: {two_stage})");
     let mut init_pid = if two_stage { 0 } else { child };
     let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks);
     if r.is_err() {

@@ -4,8 +4,9 @@
 //! host's, for host filesystems) idmap a mount, so the runtime prepares them before it clones
 //! init: a detached copy of the source (open_tree OPEN_TREE_CLONE), given the mapping of a
 //! throw-away user namespace (mount_setattr MOUNT_ATTR_IDMAP). Init, a clone of the runtime,
-//! inherits the fds and moves each mount onto its destination (move_mount), even from inside
-//! the container's own user namespace.
+//! inherits the fds and moves each mount onto its destination (move_mount, with the bind
+//! sources prepared for a user namespace: `Setup::mount_sources`), even from inside the
+//! container's own user namespace.
 //!
 //! An on-disk id is shown through the mount as the mapping maps it from `containerID` to
 //! `hostID`, as for `linux.uidMappings`: `{"containerID": 0, "hostID": 100000, "size": 65536}`
@@ -32,19 +33,19 @@ pub fn wanted(m: &Mount) -> Option<bool> {
     mapped.then_some(recursive)
 }
 
-/// The detached, idmapped mounts, by index in `mounts`; None for the others. Nothing is left
-/// behind when the fds close (detached mounts and the user namespaces go with them).
-pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<Option<OwnedFd>>> {
+/// The detached, idmapped mounts, with their index in `mounts` (init attaches them as it does
+/// the other prepared bind sources). Nothing is left behind when the fds close: detached
+/// mounts and the user namespaces go with them.
+pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedFd)>> {
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
     if !mounts.iter().any(|m| wanted(m).is_some()) {
         return Ok(Vec::new());
     }
     let linux = spec.linux().as_ref();
     let mut namespaces: Vec<(String, OwnedFd)> = Vec::new();
-    let mut out = Vec::with_capacity(mounts.len());
+    let mut out = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
         let Some(recursive) = wanted(m) else {
-            out.push(None);
             continue;
         };
         let field = format!("mounts[{i}] ({})", m.destination().display());
@@ -110,30 +111,9 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<Option<OwnedFd>>> {
             };
             Error::sys(format!("{field}: idmapping {}{why}", src.display()), e)
         })?;
-        out.push(Some(tree));
+        out.push((i, tree));
     }
     Ok(out)
-}
-
-/// Move a prepared mount onto `target` (an fd of the destination directory or file).
-pub fn attach(tree: RawFd, target: &OwnedFd) -> nix::Result<()> {
-    const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
-    const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
-    // SAFETY: move_mount with valid fds and empty paths.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree,
-            c"".as_ptr(),
-            target.as_raw_fd(),
-            c"".as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
-        )
-    };
-    if r < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    Ok(())
 }
 
 fn open_tree(src: &Path, recursive: bool) -> nix::Result<OwnedFd> {

@@ -211,8 +211,14 @@ pub enum Kind {
 }
 
 /// Open `rel` inside the root, creating it (and missing parents) if needed. Each step is
-/// resolved inside the root, so a symlinked component cannot lead outside it.
+/// resolved inside the root, so a symlinked component cannot lead outside it. A dangling
+/// symlink on the way is followed (inside the root) and what it names is created, as runc
+/// does (`/etc/hosts -> /tmp/hosts` makes /tmp/hosts).
 pub fn ensure_in_root(root: RawFd, rel: &Path, kind: Kind) -> Result<OwnedFd> {
+    ensure_in_root_depth(root, rel, kind, 0)
+}
+
+fn ensure_in_root_depth(root: RawFd, rel: &Path, kind: Kind, depth: u32) -> Result<OwnedFd> {
     match open_in_root(root, rel, libc::O_PATH, 0) {
         Ok(fd) => return Ok(fd),
         Err(nix::errno::Errno::ENOENT) => {}
@@ -272,6 +278,27 @@ pub fn ensure_in_root(root: RawFd, rel: &Path, kind: Kind) -> Result<OwnedFd> {
                 nix::errno::Errno::last(),
             ));
         }
+        if r < 0 {
+            // It exists but did not resolve: a dangling symlink. Go on from what it names.
+            if let Ok(target) = nix::fcntl::readlinkat(Some(dirfd), name.as_c_str()) {
+                if depth >= 40 {
+                    return Err(Error::sys(
+                        format!("resolving {} in the rootfs", rel.display()),
+                        nix::errno::Errno::ELOOP,
+                    ));
+                }
+                let target = PathBuf::from(target);
+                let mut next = if target.is_absolute() {
+                    target
+                } else {
+                    prefix.parent().unwrap_or(Path::new("")).join(target)
+                };
+                for rest in &comps[i + 1..] {
+                    next.push(rest);
+                }
+                return ensure_in_root_depth(root, &next, kind, depth + 1);
+            }
+        }
         parent = Some(
             open_in_root(root, &prefix, libc::O_PATH, 0)
                 .ctx(|| format!("resolving {} in the rootfs", prefix.display()))?,
@@ -298,8 +325,43 @@ pub struct Setup<'a> {
     pub console: Option<RawFd>,
     /// linux.mountLabel, only when SELinux is enabled on the host.
     pub mount_label: Option<&'a str>,
-    /// The idmapped mounts the runtime prepared, by index in `mounts` (see [`idmap`]).
-    pub idmapped: &'a [Option<OwnedFd>],
+    /// Bind-mount sources the runtime cloned (open_tree) before init entered a user namespace
+    /// of its own, by mount index: init attaches them, so a source that root in the container's
+    /// user namespace may not reach still mounts (as in runc).
+    pub mount_sources: &'a [(usize, OwnedFd)],
+}
+
+/// For a container in a new user namespace: clone the source tree of every bind mount now,
+/// while the runtime can reach it (open_tree(OPEN_TREE_CLONE), recursive for rbind). A source
+/// that cannot be cloned here is left to init, which mounts it by path as before.
+pub fn clone_bind_sources(spec: &Spec, bundle: &Path) -> Vec<(usize, OwnedFd)> {
+    let mut out = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+        if m.typ().as_deref() != Some("bind") && !opts.bind {
+            continue;
+        }
+        let Some(src) = m.source() else { continue };
+        let src = if src.is_absolute() {
+            src.clone()
+        } else {
+            bundle.join(src)
+        };
+        let Ok(c) = CString::new(src.as_os_str().as_bytes()) else {
+            continue;
+        };
+        let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+        if opts.recursive_bind {
+            flags |= libc::AT_RECURSIVE as u32;
+        }
+        // SAFETY: open_tree with a valid path; returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+        if fd >= 0 {
+            // SAFETY: fresh fd.
+            out.push((i, unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+        }
+    }
+    out
 }
 
 impl Setup<'_> {
@@ -372,6 +434,8 @@ impl Setup<'_> {
             .filter(|i| !deferrable(*i))
             .chain((0..mounts.len()).filter(|i| deferrable(*i)))
             .collect();
+        // A read-only /dev (not bound from elsewhere) is mounted read-write and made read-only
+        // once its devices, links and console are in place (finish_dev), as runc does.
         for i in order {
             let m = mounts[i];
             if is_cgroup(m) {
@@ -403,40 +467,25 @@ impl Setup<'_> {
         Ok(root)
     }
 
-    fn mount_one(&self, root: RawFd, i: usize, m: &oci_spec::runtime::Mount) -> Result<()> {
-        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
-        let dest = m.destination();
-        let field = || format!("mounts[{i}] ({})", dest.display());
-        self.mount_entry(root, i, m, &opts, &field)?;
-        // Recursive attributes (rro, rnosuid, ...) go on last, onto the mount and every mount
-        // under it (a recursive bind brings its submounts along).
-        if opts.rec_set != 0 || opts.rec_clr != 0 {
-            let top = open_in_root(root, dest, libc::O_PATH, 0)
-                .ctx(|| format!("{}: reopening", field()))?;
-            mount_setattr_recursive(&top, opts.rec_set, opts.rec_clr).map_err(|e| {
-                Error::sys(
-                    format!(
-                        "{}: applying the recursive mount attributes of {:?}",
-                        field(),
-                        m.options().as_deref().unwrap_or(&[])
-                    ),
-                    e,
-                )
-            })?;
+    /// The last step of /dev: a read-only /dev mount (deferred in [`Setup::prepare`]) becomes
+    /// read-only, once the console is bound onto /dev/console too.
+    pub fn finish_dev(&self, root: RawFd) -> Result<()> {
+        for m in self.spec.mounts().iter().flatten() {
+            if dev_ro_deferred(m) {
+                let flags = mounts::parse(m.options().as_deref().unwrap_or(&[])).flags;
+                let keep = flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+                remount_bind(root, Path::new("/dev"), keep)
+                    .ctx(|| "mounts (/dev): remounting read-only".into())?;
+            }
         }
         Ok(())
     }
 
-    fn mount_entry(
-        &self,
-        root: RawFd,
-        i: usize,
-        m: &oci_spec::runtime::Mount,
-        opts: &mounts::Parsed,
-        field: &dyn Fn() -> String,
-    ) -> Result<()> {
+    fn mount_one(&self, root: RawFd, i: usize, m: &oci_spec::runtime::Mount) -> Result<()> {
         let dest = m.destination();
         let typ = m.typ().as_deref().unwrap_or("");
+        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+        let field = || format!("mounts[{i}] ({})", dest.display());
         let bind = typ == "bind" || opts.bind;
 
         if bind {
@@ -448,6 +497,35 @@ impl Setup<'_> {
             } else {
                 self.bundle.join(src)
             };
+            if let Some((_, tree)) = self.mount_sources.iter().find(|(j, _)| *j == i) {
+                let st = nix::sys::stat::fstat(tree.as_raw_fd())
+                    .ctx(|| format!("{}: source {}", field(), src.display()))?;
+                let kind = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                    Kind::Dir
+                } else {
+                    Kind::File
+                };
+                let target = ensure_in_root(root, dest, kind)?;
+                // SAFETY: move_mount with valid fds and empty paths.
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_move_mount,
+                        tree.as_raw_fd(),
+                        c"".as_ptr(),
+                        target.as_raw_fd(),
+                        c"".as_ptr(),
+                        libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+                    )
+                };
+                if r < 0 {
+                    return Err(Error::sys(
+                        format!("{}: attaching {}", field(), src.display()),
+                        nix::errno::Errno::last(),
+                    ));
+                }
+                drop(target);
+                return self.finish_bind(root, dest, m, &opts, &field);
+            }
             let meta = std::fs::metadata(&src).map_err(|e| {
                 Error::Config(format!(
                     "{}: source {}: {}",
@@ -458,44 +536,24 @@ impl Setup<'_> {
             })?;
             let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
             let target = ensure_in_root(root, dest, kind)?;
-            if let Some(Some(tree)) = self.idmapped.get(i) {
-                idmap::attach(tree.as_raw_fd(), &target).map_err(|e| {
-                    Error::sys(
-                        format!("{}: attaching the idmapped {}", field(), src.display()),
-                        e,
-                    )
-                })?;
-            } else {
-                let mut flags = MsFlags::MS_BIND;
-                if opts.recursive_bind {
-                    flags |= MsFlags::MS_REC;
-                }
-                mount(Some(&src), &fd_path(&target), NONE, flags, NONE)
-                    .ctx(|| format!("{}: bind mounting {}", field(), src.display()))?;
+            let mut flags = MsFlags::MS_BIND;
+            if opts.recursive_bind {
+                flags |= MsFlags::MS_REC;
             }
+            mount(Some(&src), &fd_path(&target), NONE, flags, NONE)
+                .ctx(|| format!("{}: bind mounting {}", field(), src.display()))?;
             drop(target);
-            // A bind mount ignores other flags: apply them with a remount of the new mount,
-            // found by resolving the destination again (the old fd is under it).
-            let extra = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
-            if !extra.is_empty() {
-                remount_bind(root, dest, extra).ctx(|| {
-                    format!(
-                        "{}: remounting with {:?}",
-                        field(),
-                        m.options().as_deref().unwrap_or(&[])
-                    )
-                })?;
-            }
-            return self.apply_propagation(root, dest, opts, field);
+            return self.finish_bind(root, dest, m, &opts, &field);
         }
 
         if typ == "cgroup" || typ == "cgroup2" {
-            return self.mount_cgroup(root, dest, opts, field);
+            return self.mount_cgroup(root, dest, &opts, &field);
         }
 
         // proc and sysfs must sit on a real directory of the rootfs, never behind a symlink
         // (CVE-2019-19921, CVE-2019-16884).
         let strict = matches!(typ, "proc" | "sysfs");
+        let mut inherited_mode = String::new();
         let target = if strict {
             match open_in_root(
                 root,
@@ -508,7 +566,7 @@ impl Setup<'_> {
                 Err(e) => {
                     return Err(Error::sys(
                         format!(
-                            "{}: {typ} must be mounted on a plain directory of the rootfs",
+                            "{}: {typ} must be mounted on ordinary directory (a plain directory of the rootfs, not behind a symlink)",
                             field()
                         ),
                         e,
@@ -516,6 +574,20 @@ impl Setup<'_> {
                 }
             }
         } else {
+            // As runc: a tmpfs over an existing directory starts with that directory's mode
+            // (setuid, setgid and sticky bits included) unless the options give mode=.
+            if typ == "tmpfs" && !opts.data.split(',').any(|o| o.starts_with("mode=")) {
+                if let Ok(fd) = open_in_root(root, dest, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                    if let Ok(st) = nix::sys::stat::fstat(fd.as_raw_fd()) {
+                        let mode = format!("mode={:o}", st.st_mode & 0o7777);
+                        inherited_mode = if opts.data.is_empty() {
+                            mode
+                        } else {
+                            format!("{mode},{}", opts.data)
+                        };
+                    }
+                }
+            }
             ensure_in_root(root, dest, Kind::Dir)?
         };
         let source = m
@@ -528,13 +600,22 @@ impl Setup<'_> {
         let labelled;
         let data = match label {
             Some((l, MountLabel::Context)) => {
-                labelled = with_context(&opts.data, l);
+                let base = if inherited_mode.is_empty() {
+                    &opts.data
+                } else {
+                    &inherited_mode
+                };
+                labelled = with_context(base, l);
                 Some(labelled.as_str())
             }
+            _ if !inherited_mode.is_empty() => Some(inherited_mode.as_str()),
             _ if opts.data.is_empty() => None,
             _ => Some(opts.data.as_str()),
         };
-        let flags = opts.flags & !MsFlags::MS_REMOUNT;
+        let mut flags = opts.flags & !MsFlags::MS_REMOUNT;
+        if dev_ro_deferred(m) {
+            flags &= !MsFlags::MS_RDONLY;
+        }
         // tmpcopyup reads the directory through an fd opened before the tmpfs hides it.
         let copy_from = if opts.tmpcopyup {
             if typ != "tmpfs" {
@@ -591,7 +672,58 @@ impl Setup<'_> {
             copyup::copy_dir(from.as_raw_fd(), to.as_raw_fd())
                 .map_err(|e| Error::sys(format!("{}: tmpcopyup", field()), e))?;
         }
+        self.apply_rec_attrs(root, dest, &opts, &field)?;
+        self.apply_propagation(root, dest, &opts, &field)
+    }
+
+    /// After a bind mount: its other flags, recursive attributes and propagation.
+    fn finish_bind(
+        &self,
+        root: RawFd,
+        dest: &Path,
+        m: &oci_spec::runtime::Mount,
+        opts: &mounts::Parsed,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
+        // A bind mount ignores other flags: apply them with a remount of the new mount,
+        // found by resolving the destination again (the old fd is under it).
+        let extra = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+        if !extra.is_empty() {
+            remount_bind(root, dest, extra).ctx(|| {
+                format!(
+                    "{}: remounting with {:?}",
+                    field(),
+                    m.options().as_deref().unwrap_or(&[])
+                )
+            })?;
+        }
+        self.apply_rec_attrs(root, dest, opts, field)?;
         self.apply_propagation(root, dest, opts, field)
+    }
+
+    /// rro, rnosuid, ratime, ...: one recursive mount_setattr(2) on the new mount.
+    fn apply_rec_attrs(
+        &self,
+        root: RawFd,
+        dest: &Path,
+        opts: &mounts::Parsed,
+        field: &dyn Fn() -> String,
+    ) -> Result<()> {
+        if opts.rec_set == 0 && opts.rec_clr == 0 {
+            return Ok(());
+        }
+        let fd = open_in_root(root, dest, libc::O_PATH, 0)
+            .ctx(|| format!("{}: reopening for its recursive attributes", field()))?;
+        mount_setattr_recursive(&fd, opts.rec_set, opts.rec_clr).map_err(|e| {
+            if e == nix::errno::Errno::ENOSYS {
+                Error::Other(format!(
+                    "{}: recursive mount attributes need mount_setattr(2) (Linux 5.12); not supported on this kernel",
+                    field()
+                ))
+            } else {
+                Error::sys(format!("{}: setting recursive mount attributes", field()), e)
+            }
+        })
     }
 
     fn apply_propagation(
@@ -966,6 +1098,17 @@ fn name_mount(e: Error, i: usize, m: &oci_spec::runtime::Mount) -> Error {
 /// Give a bind mount just made at `rel` (under `dir`) the flags a bind ignores: remount it,
 /// found by resolving the path again (an fd taken before the mount names the covered
 /// directory), repeating the flags the kernel locked on it.
+/// A non-bind mount of /dev asked read-only: mounted read-write first, made read-only at the
+/// end of the rootfs setup.
+fn dev_ro_deferred(m: &oci_spec::runtime::Mount) -> bool {
+    if m.destination() != Path::new("/dev") {
+        return false;
+    }
+    let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+    let bind = m.typ().as_deref() == Some("bind") || opts.bind;
+    !bind && opts.flags.contains(MsFlags::MS_RDONLY)
+}
+
 fn remount_bind(dir: RawFd, rel: &Path, flags: MsFlags) -> nix::Result<()> {
     let top = open_in_root(dir, rel, libc::O_PATH, 0)?;
     mount(
@@ -981,23 +1124,48 @@ fn remount_bind(dir: RawFd, rel: &Path, flags: MsFlags) -> nix::Result<()> {
 /// every mount below it, in one mount_setattr(2) (Linux 5.12; ENOSYS before). The other
 /// attributes, locked ones included, stay as they are.
 fn set_attr_recursive(fd: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
-    use mounts::attr;
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
     let mut set = 0u64;
     for (f, a) in [
-        (MsFlags::MS_RDONLY, attr::RDONLY),
-        (MsFlags::MS_NOSUID, attr::NOSUID),
-        (MsFlags::MS_NODEV, attr::NODEV),
-        (MsFlags::MS_NOEXEC, attr::NOEXEC),
+        (MsFlags::MS_RDONLY, 0x1), // MOUNT_ATTR_RDONLY
+        (MsFlags::MS_NOSUID, 0x2), // MOUNT_ATTR_NOSUID
+        (MsFlags::MS_NODEV, 0x4),  // MOUNT_ATTR_NODEV
+        (MsFlags::MS_NOEXEC, 0x8), // MOUNT_ATTR_NOEXEC
     ] {
         if flags.contains(f) {
             set |= a;
         }
     }
-    mount_setattr_recursive(fd, set, 0)
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr with a valid fd, an empty path and a valid struct of its size.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(())
 }
 
-/// mount_setattr(2) on the mount at `fd` and every mount below it: set the MOUNT_ATTR_* bits
-/// of `set`, clear those of `clr`.
+/// mount_setattr(2) with AT_RECURSIVE on the mount at `fd`: `set` and `clr` are MOUNT_ATTR_*.
 fn mount_setattr_recursive(fd: &OwnedFd, set: u64, clr: u64) -> nix::Result<()> {
     #[repr(C)]
     struct MountAttr {
@@ -1054,12 +1222,90 @@ pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
     out
 }
 
+/// Mountinfo's octal escapes (`\040` for a space) decoded.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// --no-pivot: detach every full procfs and sysfs mount outside the rootfs (their mount
+/// events kept from the host with a slave remount first); one that cannot be detached is
+/// covered with an empty tmpfs.
+fn hide_host_proc_sys(rootfs: &OwnedFd) -> Result<()> {
+    let root_path =
+        std::fs::read_link(fd_path(rootfs)).ctx(|| "--no-pivot: the rootfs path".into())?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .ctx(|| "--no-pivot: reading /proc/self/mountinfo".into())?;
+    let mut targets: Vec<PathBuf> = Vec::new();
+    for line in info.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let f: Vec<&str> = pre.split(' ').collect();
+        let fstype = post.split(' ').next().unwrap_or("");
+        if f.len() < 5 || f[3] != "/" || !(fstype == "proc" || fstype == "sysfs") {
+            continue;
+        }
+        let mp = PathBuf::from(unescape_mountinfo(f[4]));
+        if mp.starts_with(&root_path) {
+            continue;
+        }
+        targets.push(mp);
+    }
+    // Deepest first, so that detaching one does not take another's path away first.
+    targets.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in targets {
+        match mount(NONE, &p, NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::ENOENT) | Err(nix::errno::Errno::EINVAL) => continue,
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("--no-pivot: making {} a slave mount", p.display()),
+                    e,
+                ))
+            }
+        }
+        match nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => {
+                mount(Some("tmpfs"), &p, Some("tmpfs"), MsFlags::empty(), NONE)
+                    .ctx(|| format!("--no-pivot: covering the host's {}", p.display()))?;
+            }
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("--no-pivot: detaching the host's {}", p.display()),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Switch the root to the prepared rootfs: pivot_root, then detach the old root.
 pub fn pivot_into_rootfs(rootfs: &OwnedFd, no_pivot: bool) -> Result<()> {
     nix::unistd::fchdir(rootfs.as_raw_fd()).ctx(|| "entering the rootfs".into())?;
     if no_pivot {
         // --no-pivot: for rootfs on ramfs, where pivot_root is refused. Weaker (no old root to
-        // detach), as with runc.
+        // detach), as with runc. The host's mounts stay in the mount namespace under the
+        // moved rootfs, and a full procfs or sysfs among them would let the container mount
+        // a fresh, unmasked one in a user namespace of its own (the kernel allows that when
+        // a fully visible instance exists): as runc, detach them first, or cover them.
+        hide_host_proc_sys(rootfs)?;
         mount(Some("."), "/", NONE, MsFlags::MS_MOVE, NONE)
             .ctx(|| "moving the rootfs onto / (--no-pivot)".into())?;
         nix::unistd::chroot(".").ctx(|| "chroot into the rootfs (--no-pivot)".into())?;

@@ -209,8 +209,8 @@ impl Sets {
         for n in 0..64u64 {
             if self.ambient & (1 << n) != 0 {
                 // The kernel only raises an ambient capability that is also permitted and
-                // inheritable; runc's own default config lists ambient ones that are not, and
-                // runc goes on without them. So do we, with a warning.
+                // inheritable; runc goes on without one it cannot raise, with a warning in
+                // its words. So do we.
                 // SAFETY: as above.
                 if unsafe {
                     libc::prctl(
@@ -222,7 +222,11 @@ impl Sets {
                     )
                 } != 0
                 {
-                    log::debug!("process.capabilities.ambient: cannot raise {} (it must also be permitted and inheritable)", ALL_NAMES.get(n as usize).unwrap_or(&"?"));
+                    log::warn!(
+                        "can't raise ambient capability {}: {} (process.capabilities.ambient: it must also be permitted and inheritable)",
+                        ALL_NAMES.get(n as usize).unwrap_or(&"?"),
+                        crate::error::errno_text(nix::errno::Errno::last())
+                    );
                 }
             }
         }

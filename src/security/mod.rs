@@ -52,6 +52,16 @@ pub struct ExecLabels {
 }
 
 impl ExecLabels {
+    /// The attribute files held open, which must stay open until [`ExecLabels::apply`].
+    pub fn fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        [&self.selinux, &self.apparmor]
+            .into_iter()
+            .flatten()
+            .map(|(fd, _)| fd.as_raw_fd())
+            .collect()
+    }
+
     /// Ask for the labels of the next execve. Nothing but the program (and startContainer
     /// hooks, as with runc) is exec'd after this.
     pub fn apply(&self) -> Result<()> {

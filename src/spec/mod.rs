@@ -39,9 +39,36 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let mut data = Vec::with_capacity(len as usize);
     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_CONFIG_BYTES), &mut data)
         .map_err(|e| cfg(format!("{}: {}", path.display(), io_desc(&e))))?;
-    let spec = parse(&data)?;
+    let mut spec = parse(&data)?;
     let rootfs = check(&spec, &dir)?;
+    strip_rootfs_prefix(&mut spec, &rootfs);
     Ok(Bundle { dir, spec, rootfs })
+}
+
+/// As runc: a mount destination that already starts with the rootfs's host path names the
+/// place inside the container below it (`<rootfs>/mnt` is `/mnt`), for configs written with
+/// host paths.
+fn strip_rootfs_prefix(spec: &mut Spec, rootfs: &Path) {
+    let Some(mounts) = spec.mounts().clone() else {
+        return;
+    };
+    let mut changed = false;
+    let mounts: Vec<_> = mounts
+        .into_iter()
+        .map(|mut m| {
+            if let Ok(rest) = m.destination().strip_prefix(rootfs) {
+                if rootfs != Path::new("/") {
+                    let inside = Path::new("/").join(rest);
+                    m.set_destination(inside);
+                    changed = true;
+                }
+            }
+            m
+        })
+        .collect();
+    if changed {
+        spec.set_mounts(Some(mounts));
+    }
 }
 
 pub fn io_desc(e: &std::io::Error) -> String {
@@ -53,19 +80,76 @@ pub fn io_desc(e: &std::io::Error) -> String {
 
 /// Parse config.json text, naming the field on a type error. serde_json's recursion limit (128)
 /// bounds nesting, so a deeply nested hostile file is an error, not a stack overflow.
+/// What runc accepts but the types do not (unknown capabilities, a process without `user`)
+/// is fixed up on a second pass, only taken when the first one fails.
 pub fn parse(data: &[u8]) -> Result<Spec> {
+    parse_as::<Spec>(data, "config.json", |v| {
+        if let Some(p) = v.get_mut("process") {
+            normalize_process(p);
+        }
+    })
+}
+
+/// Parse `what` (config.json, a --process file) as T; on a type error, parse it again after
+/// `fix` ran on its JSON value, and report the error of that second pass if there is one.
+pub fn parse_as<T: serde::de::DeserializeOwned>(
+    data: &[u8],
+    what: &str,
+    fix: impl FnOnce(&mut serde_json::Value),
+) -> Result<T> {
+    let describe = |e: serde_path_to_error::Error<serde_json::Error>| {
+        let field = e.path().to_string();
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() || field == "." || field.is_empty() {
+            cfg(format!("{what}: {inner}"))
+        } else {
+            cfg(format!("{what}: {field}: {inner}"))
+        }
+    };
     let de = &mut serde_json::Deserializer::from_slice(data);
-    match serde_path_to_error::deserialize::<_, Spec>(de) {
-        Ok(s) => Ok(s),
-        Err(e) => {
-            let field = e.path().to_string();
-            let inner = e.inner();
-            if inner.is_syntax() || inner.is_eof() || field == "." || field.is_empty() {
-                Err(cfg(format!("config.json: {inner}")))
-            } else {
-                Err(cfg(format!("config.json: {field}: {inner}")))
+    let first = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(s) => return Ok(s),
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => return Err(describe(e)),
+        Err(e) => e,
+    };
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return Err(describe(first));
+    };
+    fix(&mut v);
+    serde_path_to_error::deserialize::<_, T>(v).map_err(describe)
+}
+
+/// What runc (Go's encoding/json and its own leniency) accepts in a process object and the
+/// typed parse does not: a missing `user` is uid 0, gid 0 (Go's zero values); capabilities
+/// this build does not know are dropped, with runc's warning.
+pub fn normalize_process(p: &mut serde_json::Value) {
+    let Some(obj) = p.as_object_mut() else { return };
+    if !obj.contains_key("user") {
+        obj.insert("user".into(), serde_json::json!({"uid": 0, "gid": 0}));
+    }
+    let mut unknown = Vec::new();
+    if let Some(caps) = obj.get_mut("capabilities").and_then(|c| c.as_object_mut()) {
+        for (_, set) in caps.iter_mut() {
+            if let Some(list) = set.as_array_mut() {
+                list.retain(|c| {
+                    let known =
+                        serde_json::from_value::<oci_spec::runtime::Capability>(c.clone()).is_ok();
+                    if !known {
+                        let name = c.as_str().unwrap_or("?").to_string();
+                        if !unknown.contains(&name) {
+                            unknown.push(name);
+                        }
+                    }
+                    known
+                });
             }
         }
+    }
+    if !unknown.is_empty() {
+        log::warn!(
+            "ignoring unknown or unavailable capabilities: [{}]",
+            unknown.join(" ")
+        );
     }
 }
 
