@@ -49,6 +49,15 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 /// place inside the container below it (`<rootfs>/mnt` is `/mnt`), for configs written with
 /// host paths.
 fn strip_rootfs_prefix(spec: &mut Spec, rootfs: &Path) {
+    if rootfs == Path::new("/")
+        || !spec
+            .mounts()
+            .iter()
+            .flatten()
+            .any(|m| m.destination().starts_with(rootfs))
+    {
+        return;
+    }
     let Some(mounts) = spec.mounts().clone() else {
         return;
     };
@@ -116,7 +125,11 @@ pub fn parse_as<T: serde::de::DeserializeOwned>(
         return Err(describe(first));
     };
     fix(&mut v);
-    serde_path_to_error::deserialize::<_, T>(v).map_err(describe)
+    // Back to text, so the second pass runs the same deserializer as the first: one from a
+    // Value would instantiate every config type's Deserialize a second time (+200 KB).
+    let fixed = serde_json::to_vec(&v).unwrap_or_default();
+    let de = &mut serde_json::Deserializer::from_slice(&fixed);
+    serde_path_to_error::deserialize::<_, T>(de).map_err(describe)
 }
 
 /// What runc (Go's encoding/json and its own leniency) accepts in a process object and the
