@@ -805,3 +805,57 @@ fn userns_bind_source_behind_inaccessible_dir() {
     assert_eq!(out.stdout, "foo\n", "{out:?}");
     env.assert_nothing_left(&id);
 }
+
+/// An ambient capability that cannot be raised (not inheritable) is a warning in runc's words,
+/// which reaches the caller from init (also with --log).
+#[test]
+fn ambient_capability_warning() {
+    if newer_runc_only() {
+        return;
+    }
+    let env = TestEnv::new("ambwarn");
+    let mut c = env.config(&["true"]);
+    for set in ["bounding", "effective", "permitted", "ambient"] {
+        c["process"]["capabilities"][set] = json!(["CAP_CHOWN"]);
+    }
+    let id = env.id("c");
+    let out = run_fg(&env, &id, &c).expect_ok();
+    assert!(
+        out.stderr
+            .contains("can't raise ambient capability CAP_CHOWN: "),
+        "{out:?}"
+    );
+    let log = env.dir.join("log");
+    let id = env.id("l");
+    env.rt(&[
+        "--log",
+        log.to_str().unwrap(),
+        "run",
+        "--bundle",
+        env.bundle.to_str().unwrap(),
+        &id,
+    ])
+    .expect_ok();
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("can't raise ambient capability"), "{text}");
+}
+
+/// A hook killed by a signal is reported with the signal's name, as runc ("bad system call").
+#[test]
+fn hook_killed_by_signal_wording() {
+    if newer_runc_only() {
+        return;
+    }
+    let env = TestEnv::new("hooksig");
+    let mut c = env.config(&["true"]);
+    c["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "kill -SYS $$"]}]});
+    env.write_config(&c);
+    let id = env.id("c");
+    let out = env.create(&id);
+    assert!(
+        !out.ok() && out.stderr.contains("bad system call"),
+        "{out:?}"
+    );
+    env.rt(&["delete", "-f", &id]);
+    env.assert_nothing_left(&id);
+}

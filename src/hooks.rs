@@ -94,13 +94,29 @@ fn run(h: &Hook, state: &[u8], default_env: Option<&[String]>) -> std::result::R
         std::os::unix::process::ExitStatusExt::signal(&status),
     ) {
         (Some(c), _) => format!("exited with status {c}"),
-        (_, Some(s)) => format!("killed by signal {s}"),
+        (_, Some(s)) => format!("killed by signal {s} ({})", signal_text(s)),
         _ => "failed".to_string(),
     };
     if err.is_empty() {
         Err(how)
     } else {
         Err(format!("{how}: {err}"))
+    }
+}
+
+/// The description of a signal in lower case, as Go prints it ("bad system call").
+fn signal_text(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a static or thread-local string.
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        return format!("signal {sig}");
+    }
+    // SAFETY: a NUL-terminated string from libc.
+    let s = unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy();
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 

@@ -115,6 +115,14 @@ fn quote(s: &str) -> String {
 /// Set up the global logger. With `--log FILE` messages go to the file (appended, as runc);
 /// otherwise to stderr. Errors are always printed to stderr by main as well, so a user
 /// running husk by hand sees exactly one line.
+/// The --log file's descriptor, when the log goes to a file (init keeps it open until exec).
+static LOG_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+pub fn log_fd() -> Option<std::os::fd::RawFd> {
+    let fd = LOG_FD.load(std::sync::atomic::Ordering::Relaxed);
+    (fd >= 0).then_some(fd)
+}
+
 pub fn init(path: Option<&str>, format: Format, debug: bool) -> Result<bool, String> {
     let (sink, to_file) = match path {
         Some(p) if !p.is_empty() => {
@@ -123,6 +131,10 @@ pub fn init(path: Option<&str>, format: Format, debug: bool) -> Result<bool, Str
                 .append(true)
                 .open(p)
                 .map_err(|e| format!("--log {p}: {e}"))?;
+            LOG_FD.store(
+                std::os::fd::AsRawFd::as_raw_fd(&f),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             (Sink::File(f), true)
         }
         _ => (Sink::Stderr, false),

@@ -364,16 +364,15 @@ fn setup(a: &InitArgs) -> Result<Never> {
     //      only stdio, the preserved fds, the channel, the fifo's O_PATH fd and the LSM
     //      attribute files opened for the program stay, so none
     //      of the runtime's or its caller's stays open in init while the container is created
-    //      (as in runc). The logger goes quiet first: its --log file descriptor is closed too,
-    //      and its number could be reused.
+    //      (as in runc). The --log file (close-on-exec) stays open too, for init's warnings.
     join_cgroup()?;
     log::debug!("init: paths, limits and terminal set up");
     let user = process.user();
     let cwd_done = set_cwd(process.cwd(), true)?;
-    log::debug!("init: closing the pipe to signal completion is next; the logger goes quiet");
-    log::set_max_level(log::LevelFilter::Off);
+    log::debug!("init: closing the pipe to signal completion is next");
     let mut keep = vec![a.sock.as_raw_fd(), a.fifo.as_raw_fd()];
     keep.extend(exec_labels.fds());
+    keep.extend(crate::logger::log_fd());
     close_fds_except(3 + a.preserved_fds, &keep);
     let nnp = process.no_new_privileges() == Some(true);
     if !nnp {
