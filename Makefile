@@ -134,9 +134,10 @@ test-containerd: build
 # runs the release husk and the integration test binary (integration/vm/test-cgroup2.sh).
 # CGROUP2_TESTS picks the integration tests by name: space-separated filters, a test runs when
 # its name contains any (default: integration/cgroup_v2.rs and integration/cgroups.rs, which
-# reads the v2 files on a pure v2 host).
+# reads the v2 files on a pure v2 host, and the lifecycle, run and runc-compatibility tests,
+# whose kill/delete/frozen-cgroup paths differ on cgroup v2).
 VM_CACHE ?= $(CURDIR)/target/vm
-CGROUP2_TESTS ?= cgroup_v2 cgroups::
+CGROUP2_TESTS ?= cgroup_v2 cgroups:: compat:: lifecycle:: run::
 vm-kernel:
 	integration/vm/fetch-kernel.sh $(VM_CACHE) >/dev/null
 
