@@ -374,6 +374,108 @@ fn init_and_exec_are_in_the_cgroup_in_every_hierarchy() {
     assert!(cgroups_named(&id).is_empty(), "{:?}", cgroups_named(&id));
 }
 
+/// `exec --cgroup` puts the process in an existing sub-cgroup of the container's, in runc's two
+/// forms: PATH in every hierarchy, CONTROLLER:PATH in that hierarchy only (on cgroup v2, one
+/// hierarchy for all). A missing sub-cgroup or a path leaving the container's fails cleanly.
+#[test]
+fn exec_into_a_sub_cgroup() {
+    let env = TestEnv::new("cgsub");
+    let id = env.id("c");
+    let name = format!("{id}-cg");
+    let mut c = sleeper(&env, &id, json!({}));
+    c["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+    env.write_config(&c);
+    env.create(&id).expect_ok();
+    env.rt(&["start", &id]).expect_ok();
+    let pid = pid_of(&env, &id);
+    // The container's directory in each hierarchy, from init's /proc/PID/cgroup.
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let mut dirs = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let mut it = line.splitn(3, ':');
+        let (_, ctrls, path) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let base = if !ctrls.is_empty() {
+            Path::new("/sys/fs/cgroup").join(ctrls.trim_start_matches("name="))
+        } else if v2() {
+            PathBuf::from("/sys/fs/cgroup")
+        } else {
+            PathBuf::from("/sys/fs/cgroup/unified")
+        };
+        dirs.push((ctrls.to_string(), base.join(path.trim_start_matches('/'))));
+    }
+    for (ctrls, d) in &dirs {
+        fs::create_dir(d.join("sub")).unwrap();
+        // A v1 cpuset takes processes only with cpus and mems of its own (ENOSPC otherwise).
+        if ctrls.split(',').any(|c| c == "cpuset") {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                fs::write(d.join("sub").join(f), fs::read(d.join(f)).unwrap()).unwrap();
+            }
+        }
+    }
+    let pids_dir = &dirs
+        .iter()
+        .find(|(c, _)| {
+            if v2() {
+                c.is_empty()
+            } else {
+                c.split(',').any(|x| x == "pids")
+            }
+        })
+        .expect("a pids hierarchy")
+        .1;
+    fs::create_dir(pids_dir.join("only")).unwrap();
+    let lines = |out: &Outcome| -> Vec<(String, String)> {
+        out.stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let mut it = l.splitn(3, ':');
+                let _ = it.next();
+                (
+                    it.next().unwrap_or("").to_string(),
+                    it.next().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+
+    let out = env
+        .rt(&["exec", "--cgroup", "sub", &id, "cat", "/proc/self/cgroup"])
+        .expect_ok();
+    for (ctrls, path) in lines(&out) {
+        assert_eq!(path, format!("/{name}/sub"), "{ctrls}: {}", out.stdout);
+    }
+    let out = env
+        .rt(&[
+            "exec",
+            "--cgroup",
+            "pids:only",
+            &id,
+            "cat",
+            "/proc/self/cgroup",
+        ])
+        .expect_ok();
+    for (ctrls, path) in lines(&out) {
+        let in_pids = v2() || ctrls.split(',').any(|c| c == "pids");
+        let want = if in_pids {
+            format!("/{name}/only")
+        } else {
+            format!("/{name}")
+        };
+        assert_eq!(path, want, "{ctrls}: {}", out.stdout);
+    }
+    assert_clean_failure(
+        &env.rt(&["exec", "--cgroup", "missing", &id, "true"]),
+        &["--cgroup"],
+    );
+    assert_clean_failure(
+        &env.rt(&["exec", "--cgroup", "../escape", &id, "true"]),
+        &["--cgroup"],
+    );
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    assert!(cgroups_named(&id).is_empty(), "{:?}", cgroups_named(&id));
+}
+
 #[test]
 fn cgroups_path_absolute_relative_and_empty() {
     let env = TestEnv::new("cgpath");

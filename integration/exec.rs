@@ -621,14 +621,14 @@ fn exec_bad_flags() {
     );
     env.adopt("no-such-container-husk");
     if !is_runc() {
-        // The host is hybrid or v1 here: a sub-cgroup for exec needs cgroup v2.
-        let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-        if !v2 {
-            assert_clean_failure(
-                &exec(&env, &["--cgroup", "sub", &id, "true"]),
-                &["--cgroup"],
-            );
-        }
+        assert_clean_failure(
+            &exec(&env, &["--cgroup", "a:b:c", &id, "true"]),
+            &["--cgroup"],
+        );
+        assert_clean_failure(
+            &exec(&env, &["--cgroup", "x", "--cgroup", "cpu:y", &id, "true"]),
+            &["CONTROLLER"],
+        );
         assert_clean_failure(&exec(&env, &[&id]), &["exec"]);
     }
     // An unknown capability is ignored with a warning, as runc does.

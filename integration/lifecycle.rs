@@ -4,10 +4,11 @@ use crate::support::*;
 use std::fs;
 
 /// A container that waits until killed; pid 1 of a pid namespace ignores signals it has no
-/// handler for, so TERM gets a trap that leaves evidence and exits.
+/// handler for, so TERM gets a trap that leaves evidence and exits. Once the trap is set the
+/// shell writes `trapped-ID` (a TERM sent before that would be dropped).
 fn sleeper(env: &TestEnv, id: &str) {
     let script = format!(
-        "trap 'echo term > {}/term-$0; exit 0' TERM; sleep 100000 & wait",
+        "trap 'echo term > {0}/term-$0; exit 0' TERM; echo up > {0}/trapped-$0; sleep 100000 & wait",
         env.share().display()
     );
     env.write_config(&env.config(&sh(&script, id)));
@@ -68,6 +69,7 @@ fn create_start_kill_delete() {
     );
 
     // Default signal is SIGTERM: the trap leaves its mark and the container stops.
+    env.wait_line(&env.share().join(format!("trapped-{id}")));
     env.rt(&["kill", &id]).expect_ok();
     env.wait_status(&id, "stopped");
     let mark = env.share().join(format!("term-{id}"));

@@ -401,6 +401,25 @@ pub(crate) fn resolve(host: &Host, inner: &Inner) -> CgroupState {
 // Manager
 // ---------------------------------------------------------------------------------------
 
+/// Move the calling thread into the cgroup v1 directory whose `tasks` file `f` is (writing 0:
+/// a thread moving itself takes no global lock), naming the directory when the kernel refuses.
+pub fn enter_v1(f: &OwnedFd) -> Result<()> {
+    nix::unistd::write(f, b"0").map(|_| ()).map_err(|e| {
+        let what = crate::rootfs::fd_path(f);
+        let path = std::fs::read_link(&what).unwrap_or(what);
+        let dir = path.parent().unwrap_or(&path).display().to_string();
+        let hint = if e == nix::errno::Errno::ENOSPC {
+            " (a cpuset cgroup takes processes only once cpuset.cpus and cpuset.mems are set)"
+        } else {
+            ""
+        };
+        Error::Other(format!(
+            "joining the cgroup {dir}: {}{hint}",
+            crate::error::errno_text(e)
+        ))
+    })
+}
+
 impl Manager {
     /// Resolve the container's cgroup paths on this host. Nothing is created yet.
     #[cfg(test)]
@@ -546,6 +565,15 @@ impl Manager {
     /// by the runtime: a process (any user, any namespace) that writes "0" to them moves its
     /// calling thread in. The cgroups must exist.
     pub fn open_v1_tasks(&self) -> Result<Vec<OwnedFd>> {
+        self.open_v1_tasks_in(|_| None)
+    }
+
+    /// The `tasks` files as [`Manager::open_v1_tasks`], but in the sub-cgroup `sub` returns
+    /// for a hierarchy (an existing directory below the container's; `exec --cgroup`).
+    pub fn open_v1_tasks_in<'a>(
+        &'a self,
+        sub: impl Fn(&'a V1Hierarchy) -> Option<&'a Path>,
+    ) -> Result<Vec<OwnedFd>> {
         let mut seen: Vec<&Path> = Vec::new();
         let mut fds = Vec::new();
         for h in &self.st.v1 {
@@ -553,7 +581,10 @@ impl Manager {
                 continue;
             }
             seen.push(&h.path);
-            let p = h.path.join("tasks");
+            let p = match sub(h) {
+                Some(s) => h.path.join(s).join("tasks"),
+                None => h.path.join("tasks"),
+            };
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&p)

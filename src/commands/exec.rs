@@ -88,10 +88,16 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let caps = caps::Sets::from_spec(process.capabilities().as_ref());
     let env = merge_env(process.env().as_deref().unwrap_or(&[]));
     let manager = crate::cgroups_glue::manager(&c);
-    let cgroup_dir = cgroup_target(&c, manager.as_ref(), a.value("cgroup"))?;
+    let subs = SubCgroups::parse(a.values("cgroup"))?;
+    let cgroup_dir = cgroup_target(&c, manager.as_ref(), &subs)?;
     // cgroup v1: the first child moves itself in through these (see process::exec::stage).
     let cgroup_tasks = match &manager {
-        Some(m) if m.layout() != crate::cgroups::Layout::V2 => m.open_v1_tasks()?,
+        Some(m) if m.layout() != crate::cgroups::Layout::V2 => m
+            .open_v1_tasks_in(|h| subs.for_controllers(&h.controllers))
+            .map_err(|e| match subs.is_empty() {
+                true => e,
+                false => Error::Usage(format!("--cgroup: {e}")),
+            })?,
         _ => Vec::new(),
     };
     // The SELinux label (checked by validate) and oomScoreAdj: the process writes them to its
@@ -286,16 +292,83 @@ fn open_namespaces(c: &Container) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>> 
     Ok(out)
 }
 
+/// `exec --cgroup` as runc reads it: `PATH` (every hierarchy), or `CONTROLLER[,CONTROLLER]:PATH`
+/// (those hierarchies; the flag may repeat), PATH relative to the container's cgroup.
+#[derive(Default)]
+struct SubCgroups {
+    all: Option<PathBuf>,
+    by_controller: Vec<(String, PathBuf)>,
+}
+
+impl SubCgroups {
+    fn parse(args: &[String]) -> Result<SubCgroups> {
+        let mut out = SubCgroups::default();
+        for arg in args {
+            let bad = |why: &str| Error::Usage(format!("--cgroup {arg:?}: {why}"));
+            let parts: Vec<&str> = arg.splitn(3, ':').collect();
+            let (controllers, path) = match parts[..] {
+                [path] if args.len() == 1 => (None, path),
+                [_] => {
+                    return Err(bad(
+                        "needs a CONTROLLER: prefix when --cgroup is given more than once",
+                    ))
+                }
+                [ctrls, path] if !ctrls.is_empty() => (Some(ctrls), path),
+                _ => return Err(bad("expected PATH or CONTROLLER[,CONTROLLER]:PATH")),
+            };
+            let rel = PathBuf::from(path.trim_start_matches('/'));
+            if rel.as_os_str().is_empty()
+                || rel
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(bad("must be a path inside the container's cgroup"));
+            }
+            match controllers {
+                None => out.all = Some(rel),
+                Some(list) => {
+                    for ctrl in list.split(',') {
+                        out.by_controller.push((ctrl.to_string(), rel.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.all.is_none() && self.by_controller.is_empty()
+    }
+
+    /// The sub-cgroup for a v1 hierarchy with these controllers (a named one as name=NAME).
+    fn for_controllers(&self, controllers: &[String]) -> Option<&Path> {
+        self.all.as_deref().or_else(|| {
+            self.by_controller
+                .iter()
+                .find(|(c, _)| controllers.iter().any(|h| h == c))
+                .map(|(_, p)| p.as_path())
+        })
+    }
+
+    /// The sub-cgroup on the cgroup2 hierarchy: the plain PATH, or one given for any
+    /// controller (v2 has one hierarchy for all of them).
+    fn for_v2(&self) -> Option<&Path> {
+        self.all
+            .as_deref()
+            .or_else(|| self.by_controller.first().map(|(_, p)| p.as_path()))
+    }
+}
+
 /// The cgroup2 directory to clone into: on cgroup v2 the container's cgroup or the --cgroup
-/// sub-cgroup of it, on a hybrid host the container's unified directory. --cgroup is refused
-/// on v1 and hybrid hosts.
+/// sub-cgroup of it; on a hybrid host the container's unified directory, or the sub-cgroup
+/// given without a controller when it exists there too.
 fn cgroup_target(
     c: &Container,
     m: Option<&crate::cgroups::Manager>,
-    sub: Option<&str>,
+    subs: &SubCgroups,
 ) -> Result<Option<OwnedFd>> {
     let Some(m) = m else {
-        if sub.is_some() {
+        if !subs.is_empty() {
             return Err(Error::Usage(format!(
                 "--cgroup: container {} has no cgroup",
                 c.state.id
@@ -304,35 +377,43 @@ fn cgroup_target(
         return Ok(None);
     };
     let v2 = m.layout() == crate::cgroups::Layout::V2;
+    let sub = if v2 {
+        subs.for_v2()
+    } else {
+        subs.all.as_deref()
+    };
     let Some(sub) = sub else {
         return Ok(m.open_dir_fd().ok());
     };
-    if !v2 {
-        return Err(Error::Usage(
-            "--cgroup: a sub-cgroup for exec is only supported on cgroup v2 hosts; this host has cgroup v1 or a hybrid layout (not supported yet)".into(),
-        ));
-    }
-    // runc's form is [controllers:]path; on v2 there is one hierarchy, so only the path counts.
-    let rel = sub.rsplit_once(':').map(|(_, p)| p).unwrap_or(sub);
-    let rel = Path::new(rel.trim_start_matches('/'));
-    if rel
-        .components()
-        .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
-        return Err(Error::Usage(format!(
-            "--cgroup {sub:?}: must be a path inside the container's cgroup"
-        )));
-    }
-    let base = m
-        .unified_path()
-        .ok_or_else(|| Error::Usage("--cgroup: the container has no cgroup v2 directory".into()))?;
-    let dir = base.join(rel);
-    let fd = nix::fcntl::open(
-        &dir,
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .ctx(|| format!("--cgroup {sub:?}: {}", dir.display()))?;
+    let Some(base) = m.unified_path() else {
+        if v2 {
+            return Err(Error::Usage(
+                "--cgroup: the container has no cgroup v2 directory".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let dir = base.join(sub);
+    let open = |dir: &Path| {
+        nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+    };
+    let fd = match open(&dir) {
+        Ok(fd) => fd,
+        // Hybrid: the unified hierarchy holds no controller the sub-cgroup is meant for.
+        Err(nix::errno::Errno::ENOENT) if !v2 => return Ok(m.open_dir_fd().ok()),
+        Err(e) => {
+            return Err(Error::sys(
+                format!("--cgroup {}: {}", sub.display(), dir.display()),
+                e,
+            ))
+        }
+    };
     // SAFETY: fresh fd.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
 }

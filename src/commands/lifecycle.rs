@@ -237,11 +237,11 @@ pub fn kill(g: &Global, a: &Args) -> Result<i32> {
     // As runc: without a pid namespace of its own, killing init does not kill the rest, so
     // SIGKILL goes to every process in the container's cgroup, whether init is still there
     // or not (a container whose init is gone is stopped, but its other processes run on).
+    // Init is in the cgroup too, so it got its SIGKILL with the others: nothing is left to
+    // signal (and no second look at the status, which init's death may change meanwhile).
     if sig == libc::SIGKILL && !c.has_own_pid_ns() {
         crate::cgroups_glue::kill_all(&c, sig)?;
-        if c.status() == Status::Stopped {
-            return Ok(0);
-        }
+        return Ok(0);
     }
     let status = c.status();
     if status == Status::Stopped {

@@ -52,8 +52,7 @@ pub fn stage(a: &ExecArgs) -> ! {
         init::set_pdeathsig(libc::SIGKILL);
         channel::expect(a.sock, channel::GO)?;
         for f in a.cgroup_tasks {
-            nix::unistd::write(f, b"0")
-                .map_err(|e| Error::sys("exec: joining the container's cgroup", e))?;
+            crate::cgroups::enter_v1(f).map_err(|e| Error::Other(format!("exec: {e}")))?;
         }
         for (t, fd) in a.namespaces {
             // SAFETY: setns on a valid namespace fd.

@@ -192,14 +192,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
         }
         for f in channel::expect_with_fds(a.sock, channel::CGROUP_MADE)? {
             // "0" is this thread; init has no other.
-            nix::unistd::write(&f, b"0").map_err(|e| {
-                let what = rootfs::fd_path(&f);
-                let path = std::fs::read_link(&what).unwrap_or(what);
-                Error::sys(
-                    format!("joining the container's cgroup {}", path.display()),
-                    e,
-                )
-            })?;
+            crate::cgroups::enter_v1(&f)?;
         }
         log::debug!("init: in the container's cgroup");
         // Created only now, so its root is the container's cgroup: created at clone time it
