@@ -16,10 +16,9 @@
 
 use crate::error::{Context, Error, Result};
 use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-const OPEN_TREE_CLONE: u32 = 1;
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 /// Is this mount idmapped, and recursively (`ridmap`)?
@@ -102,9 +101,10 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedFd)>> {
         let src =
             src.ok_or_else(|| Error::Config(format!("{field}: a bind mount needs a source")))?;
         let rbind = opts.iter().any(|o| o == "rbind");
-        let tree = open_tree(&src, rbind)
+        let tree = super::open_tree_clone(&src, rbind)
             .map_err(|e| Error::sys(format!("{field}: cloning the source {}", src.display()), e))?;
-        set_idmap(&tree, namespaces[ns].1.as_raw_fd(), recursive).map_err(|e| {
+        let userns = Some(namespaces[ns].1.as_raw_fd());
+        super::mount_setattr(&tree, recursive, MOUNT_ATTR_IDMAP, 0, userns).map_err(|e| {
             let why = match e {
                 nix::errno::Errno::EINVAL => " (does its filesystem support idmapped mounts?)",
                 _ => "",
@@ -114,57 +114,6 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedFd)>> {
         out.push((i, tree));
     }
     Ok(out)
-}
-
-fn open_tree(src: &Path, recursive: bool) -> nix::Result<OwnedFd> {
-    let path = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(src.as_os_str()))
-        .map_err(|_| nix::errno::Errno::EINVAL)?;
-    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
-    }
-    // SAFETY: open_tree with a valid path; returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) };
-    if fd < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    // SAFETY: fresh fd.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-fn set_idmap(tree: &OwnedFd, userns: RawFd, recursive: bool) -> nix::Result<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_IDMAP,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: userns as u64,
-    };
-    let mut flags = libc::AT_EMPTY_PATH as u32;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
-    }
-    // SAFETY: mount_setattr with a valid fd, an empty path and a struct of its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    Ok(())
 }
 
 /// A user namespace with these mappings, held by an fd: a child is cloned into a new one, the

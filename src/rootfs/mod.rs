@@ -347,21 +347,28 @@ pub fn clone_bind_sources(spec: &Spec, bundle: &Path) -> Vec<(usize, OwnedFd)> {
         } else {
             bundle.join(src)
         };
-        let Ok(c) = CString::new(src.as_os_str().as_bytes()) else {
-            continue;
-        };
-        let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
-        if opts.recursive_bind {
-            flags |= libc::AT_RECURSIVE as u32;
-        }
-        // SAFETY: open_tree with a valid path; returns a new fd or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
-        if fd >= 0 {
-            // SAFETY: fresh fd.
-            out.push((i, unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+        if let Ok(fd) = open_tree_clone(&src, opts.recursive_bind) {
+            out.push((i, fd));
         }
     }
     out
+}
+
+/// A detached copy of the mount tree at `src` (open_tree OPEN_TREE_CLONE; with `recursive`,
+/// the mounts below it too), to be attached with move_mount.
+pub(crate) fn open_tree_clone(src: &Path, recursive: bool) -> nix::Result<OwnedFd> {
+    let c = CString::new(src.as_os_str().as_bytes()).map_err(|_| nix::errno::Errno::EINVAL)?;
+    let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: open_tree with a valid path; returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: fresh fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 impl Setup<'_> {
@@ -1124,49 +1131,36 @@ fn remount_bind(dir: RawFd, rel: &Path, flags: MsFlags) -> nix::Result<()> {
 /// every mount below it, in one mount_setattr(2) (Linux 5.12; ENOSYS before). The other
 /// attributes, locked ones included, stay as they are.
 fn set_attr_recursive(fd: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
+    use mounts::attr;
     let mut set = 0u64;
     for (f, a) in [
-        (MsFlags::MS_RDONLY, 0x1), // MOUNT_ATTR_RDONLY
-        (MsFlags::MS_NOSUID, 0x2), // MOUNT_ATTR_NOSUID
-        (MsFlags::MS_NODEV, 0x4),  // MOUNT_ATTR_NODEV
-        (MsFlags::MS_NOEXEC, 0x8), // MOUNT_ATTR_NOEXEC
+        (MsFlags::MS_RDONLY, attr::RDONLY),
+        (MsFlags::MS_NOSUID, attr::NOSUID),
+        (MsFlags::MS_NODEV, attr::NODEV),
+        (MsFlags::MS_NOEXEC, attr::NOEXEC),
     ] {
         if flags.contains(f) {
             set |= a;
         }
     }
-    let attr = MountAttr {
-        attr_set: set,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: mount_setattr with a valid fd, an empty path and a valid struct of its size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    Ok(())
+    mount_setattr_recursive(fd, set, 0)
 }
 
 /// mount_setattr(2) with AT_RECURSIVE on the mount at `fd`: `set` and `clr` are MOUNT_ATTR_*.
 fn mount_setattr_recursive(fd: &OwnedFd, set: u64, clr: u64) -> nix::Result<()> {
+    mount_setattr(fd, true, set, clr, None)
+}
+
+/// mount_setattr(2) on the mount at `fd` (and, `recursive`, every mount below it): set the
+/// MOUNT_ATTR_* bits of `set`, clear those of `clr`; with `userns`, idmap it
+/// (MOUNT_ATTR_IDMAP) with that user namespace's mapping.
+pub(crate) fn mount_setattr(
+    fd: &OwnedFd,
+    recursive: bool,
+    set: u64,
+    clr: u64,
+    userns: Option<RawFd>,
+) -> nix::Result<()> {
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -1178,15 +1172,19 @@ fn mount_setattr_recursive(fd: &OwnedFd, set: u64, clr: u64) -> nix::Result<()> 
         attr_set: set,
         attr_clr: clr,
         propagation: 0,
-        userns_fd: 0,
+        userns_fd: userns.map_or(0, |u| u as u64),
     };
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
     // SAFETY: mount_setattr with a valid fd, an empty path and a valid struct of its size.
     let r = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
