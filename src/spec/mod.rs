@@ -382,7 +382,12 @@ fn check_sysctl(key: &str, has_ns: &dyn Fn(LinuxNamespaceType) -> bool) -> Resul
         (LinuxNamespaceType::Ipc, "IPC")
     } else if key.starts_with("net.") {
         (LinuxNamespaceType::Network, "network")
-    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+    } else if key == "kernel.hostname" {
+        // As runc: the hostname field sets it; a sysctl for it would race with that.
+        return Err(cfg(format!(
+            "linux.sysctl {key:?}: not allowed, it conflicts with the hostname field (set that instead)"
+        )));
+    } else if key == "kernel.domainname" {
         (LinuxNamespaceType::Uts, "UTS")
     } else {
         return Err(cfg(format!(
