@@ -9,6 +9,7 @@ mod cgroup_v2;
 mod cgroups;
 mod cli;
 mod compat;
+mod crun_suite;
 mod exec;
 mod hooks;
 mod lifecycle;

@@ -460,6 +460,14 @@ impl Setup<'_> {
             self.create_devices(root.as_raw_fd())?;
             self.dev_links(root.as_raw_fd())?;
         }
+        // As runc: a process.cwd the image lacks is made (0755, missing parents too) now, before
+        // root.readonly applies; inside the root like every other path.
+        if let Some(p) = self.spec.process() {
+            if p.cwd().is_absolute() && p.cwd() != Path::new("/") {
+                ensure_in_root(root.as_raw_fd(), p.cwd(), Kind::Dir)
+                    .map_err(|e| Error::Other(format!("process.cwd {}: {e}", p.cwd().display())))?;
+            }
+        }
         if let Some(slave) = self.console {
             let target = console_target(root.as_raw_fd())?;
             mount(
