@@ -422,7 +422,7 @@ impl Setup<'_> {
         )
         .ctx(|| format!("root.path {}: opening", self.rootfs.display()))?;
         // SAFETY: fresh fd.
-        let root = unsafe { OwnedFd::from_raw_fd(root) };
+        let mut root = unsafe { OwnedFd::from_raw_fd(root) };
 
         let mut dev_is_bound_from_host = false;
         let mounts: Vec<&oci_spec::runtime::Mount> = self.spec.mounts().iter().flatten().collect();
@@ -450,6 +450,9 @@ impl Setup<'_> {
             }
             self.mount_one(root.as_raw_fd(), i, m)
                 .map_err(|e| name_mount(e, i, m))?;
+            if let Some(fresh) = self.reopen_if_root(m.destination())? {
+                root = fresh;
+            }
             if m.destination() == Path::new("/dev")
                 && m.source().as_deref() == Some(Path::new("/dev"))
             {
@@ -496,6 +499,28 @@ impl Setup<'_> {
         Ok(())
     }
 
+    /// After a mount onto "/" itself, a new fd of the rootfs: the old one names the directory
+    /// now covered, and what follows (remounts, copy-up, later mounts, pivot_root) belongs on
+    /// the new mount, as in runc. None for any other destination.
+    fn reopen_if_root(&self, dest: &Path) -> Result<Option<OwnedFd>> {
+        let onto_root = dest
+            .components()
+            .all(|c| !matches!(c, std::path::Component::Normal(_)));
+        if !onto_root {
+            return Ok(None);
+        }
+        let fd = nix::fcntl::open(
+            self.rootfs,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ctx(|| format!("root.path {}: reopening", self.rootfs.display()))?;
+        // SAFETY: fresh fd.
+        Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
     fn mount_one(&self, root: RawFd, i: usize, m: &oci_spec::runtime::Mount) -> Result<()> {
         let dest = m.destination();
         let typ = m.typ().as_deref().unwrap_or("");
@@ -539,6 +564,8 @@ impl Setup<'_> {
                     ));
                 }
                 drop(target);
+                let fresh = self.reopen_if_root(dest)?;
+                let root = fresh.as_ref().map_or(root, |f| f.as_raw_fd());
                 return self.finish_bind(root, dest, m, &opts, &field);
             }
             let meta = std::fs::metadata(&src).map_err(|e| {
@@ -558,6 +585,8 @@ impl Setup<'_> {
             mount(Some(&src), &fd_path(&target), NONE, flags, NONE)
                 .ctx(|| format!("{}: bind mounting {}", field(), src.display()))?;
             drop(target);
+            let fresh = self.reopen_if_root(dest)?;
+            let root = fresh.as_ref().map_or(root, |f| f.as_raw_fd());
             return self.finish_bind(root, dest, m, &opts, &field);
         }
 
@@ -646,7 +675,13 @@ impl Setup<'_> {
         } else {
             None
         };
-        match mount(Some(source), &fd_path(&target), Some(typ), flags, data) {
+        let mounted = mount(Some(source), &fd_path(&target), Some(typ), flags, data);
+        let fresh = match mounted {
+            Ok(()) => self.reopen_if_root(dest)?,
+            Err(_) => None,
+        };
+        let root = fresh.as_ref().map_or(root, |f| f.as_raw_fd());
+        match mounted {
             Ok(()) => {
                 if let Some((l, MountLabel::Xattr)) = label {
                     let top = open_in_root(root, dest, libc::O_PATH, 0)
