@@ -104,6 +104,10 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
     // The debug lines that name runc's stages ("nsexec container setup", "child process in
     // init()", ...) mark the same points of husk's setup, for tools that look for them.
     log::debug!("nsexec container setup: cloned {child} (two stages: {two_stage})");
+    // The parent's copy of init's end of the channel goes now, so an init that dies during
+    // setup (killed by its seccomp filter, say) ends the channel instead of leaving the parent
+    // waiting forever. The fd number stays valid (/dev/null) for its owner, which closes it.
+    release_number(std::os::fd::AsRawFd::as_raw_fd(args.sock));
     let mut init_pid = if two_stage { 0 } else { child };
     let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks);
     if r.is_err() {
@@ -118,6 +122,18 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
         }
     }
     r.map(|()| init_pid)
+}
+
+/// Close what fd `fd` refers to, leaving /dev/null under its number.
+fn release_number(fd: i32) {
+    // SAFETY: open, dup3 and close on fds this process owns; dup3 replaces `fd` atomically.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if null >= 0 {
+            libc::dup3(null, fd, libc::O_CLOEXEC);
+            libc::close(null);
+        }
+    }
 }
 
 fn drive(
