@@ -109,7 +109,8 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
     // waiting forever. The fd number stays valid (/dev/null) for its owner, which closes it.
     release_number(std::os::fd::AsRawFd::as_raw_fd(args.sock));
     let mut init_pid = if two_stage { 0 } else { child };
-    let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks);
+    let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks)
+        .map_err(|e| init_gone(e, &parent_sock, if init_pid > 0 { init_pid } else { child }));
     if r.is_err() {
         for pid in [init_pid, child] {
             if pid > 0 {
@@ -122,6 +123,43 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
         }
     }
     r.map(|()| init_pid)
+}
+
+/// A channel error because init is gone (it closed its end with messages of ours unread):
+/// the error init reported before it went, else how it ended.
+fn init_gone(e: Error, sock: &OwnedFd, pid: i32) -> Error {
+    use nix::errno::Errno;
+    if !matches!(
+        e,
+        Error::Sys {
+            errno: Errno::EPIPE | Errno::ECONNRESET,
+            ..
+        }
+    ) {
+        return e;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    for _ in 0..16 {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe {
+            libc::recv(
+                std::os::fd::AsRawFd::as_raw_fd(sock),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n <= 0 {
+            if n < 0 && Errno::last() == Errno::ECONNRESET {
+                continue;
+            }
+            break;
+        }
+        if buf[0] == channel::ERROR {
+            return Error::Other(String::from_utf8_lossy(&buf[1..n as usize]).into_owned());
+        }
+    }
+    Error::Other(exit_reason(pid))
 }
 
 /// Close what fd `fd` refers to, leaving /dev/null under its number.
