@@ -145,6 +145,14 @@ fn features_json() {
             "mountOptions lacks {o}: {opts:?}"
         );
     }
+    let mut unique = opts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        opts.len(),
+        "mountOptions repeats names: {opts:?}"
+    );
     let ns = strings(&f["linux"]["namespaces"], "linux.namespaces");
     for n in ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"] {
         assert!(

@@ -101,7 +101,7 @@ fn make_rootless(v: &mut serde_json::Value) {
 pub fn features(_g: &Global, a: &Args) -> Result<i32> {
     let cmd = cli::command("features").ok_or_else(|| Error::Usage("features".into()))?;
     cli::expect_args(a, cmd, 0, 0)?;
-    let mut mount_options: Vec<&str> = vec![
+    let mount_options: Vec<&str> = vec![
         "acl",
         "async",
         "atime",
@@ -166,27 +166,7 @@ pub fn features(_g: &Global, a: &Args) -> Result<i32> {
         "sync",
         "tmpcopyup",
         "unbindable",
-        // Recursive attributes (mount_setattr(2)).
-        "ratime",
-        "rdev",
-        "rdiratime",
-        "rexec",
-        "rnoatime",
-        "rnodev",
-        "rnodiratime",
-        "rnoexec",
-        "rnorelatime",
-        "rnostrictatime",
-        "rnosuid",
-        "rnosymfollow",
-        "rrelatime",
-        "rro",
-        "rrw",
-        "rstrictatime",
-        "rsuid",
-        "rsymfollow",
     ];
-    mount_options.sort_unstable();
     let v = serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::OCI_VERSION,

@@ -413,16 +413,7 @@ impl Setup<'_> {
             mount(NONE, self.rootfs, NONE, MsFlags::MS_PRIVATE, NONE)
                 .ctx(|| "making the rootfs mount private for pivot_root".into())?;
         }
-        let root = nix::fcntl::open(
-            self.rootfs,
-            nix::fcntl::OFlag::O_PATH
-                | nix::fcntl::OFlag::O_DIRECTORY
-                | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .ctx(|| format!("root.path {}: opening", self.rootfs.display()))?;
-        // SAFETY: fresh fd.
-        let mut root = unsafe { OwnedFd::from_raw_fd(root) };
+        let mut root = self.open_rootfs("opening")?;
 
         let mut dev_is_bound_from_host = false;
         let mounts: Vec<&oci_spec::runtime::Mount> = self.spec.mounts().iter().flatten().collect();
@@ -509,6 +500,11 @@ impl Setup<'_> {
         if !onto_root {
             return Ok(None);
         }
+        self.open_rootfs("reopening").map(Some)
+    }
+
+    /// An O_PATH fd of root.path.
+    fn open_rootfs(&self, what: &str) -> Result<OwnedFd> {
         let fd = nix::fcntl::open(
             self.rootfs,
             nix::fcntl::OFlag::O_PATH
@@ -516,9 +512,9 @@ impl Setup<'_> {
                 | nix::fcntl::OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         )
-        .ctx(|| format!("root.path {}: reopening", self.rootfs.display()))?;
+        .ctx(|| format!("root.path {}: {what}", self.rootfs.display()))?;
         // SAFETY: fresh fd.
-        Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 
     fn mount_one(&self, root: RawFd, i: usize, m: &oci_spec::runtime::Mount) -> Result<()> {
