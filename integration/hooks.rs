@@ -175,3 +175,36 @@ fn missing_hook_binary_fails_create() {
     assert_clean_failure(&out, &["createRuntime"]);
     env.assert_nothing_left(&id);
 }
+
+/// A runtime hook without `env` inherits the runtime's environment, as runc's hooks inherit
+/// runc's; one with `env`, even an empty list, gets exactly that.
+#[test]
+fn hook_without_env_inherits_the_runtimes() {
+    let env = TestEnv::new("hookenv");
+    let id = env.id("c");
+    let dump = |name: &str| format!("/usr/bin/env > {}/{name}.env", env.share().display());
+    let mut config = env.config(&sh("true", &id));
+    config["hooks"] = json!({
+        "prestart": [
+            {"path": "/bin/sh", "args": ["sh", "-c", dump("inherit")]},
+            {"path": "/bin/sh", "args": ["sh", "-c", dump("given")], "env": ["ONLY=this"]},
+            {"path": "/bin/sh", "args": ["sh", "-c", dump("empty")], "env": []}
+        ]
+    });
+    env.write_config(&config);
+    env.rt(&["run", "--bundle", env.bundle.to_str().unwrap(), &id])
+        .expect_ok();
+    let read = |name: &str| fs::read_to_string(env.share().join(format!("{name}.env"))).unwrap();
+    let path = std::env::var("PATH").unwrap();
+    assert!(
+        read("inherit").lines().any(|l| l == format!("PATH={path}")),
+        "no runtime PATH in {:?}",
+        read("inherit")
+    );
+    let given = read("given");
+    assert!(given.lines().any(|l| l == "ONLY=this"), "{given:?}");
+    assert!(!given.lines().any(|l| l.starts_with("HOME=")), "{given:?}");
+    let empty = read("empty");
+    assert!(!empty.lines().any(|l| l.starts_with("HOME=")), "{empty:?}");
+    env.assert_nothing_left(&id);
+}

@@ -15,8 +15,10 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
     run_all_env(kind, hooks, state, None)
 }
 
-/// run_all, with the environment a hook without `env` gets (startContainer hooks get the
-/// container process's, as in runc; the others an empty one).
+/// run_all, with the environment a hook without `env` gets: by default the runtime's own, as
+/// runc's hooks inherit runc's (an `env` given, even empty, is the whole environment);
+/// startContainer hooks get the container process's, createContainer hooks an empty one (runc
+/// runs both from its init, whose environment is the process's or nearly empty).
 pub fn run_all_env(
     kind: &str,
     hooks: &[Hook],
@@ -55,10 +57,12 @@ fn run(h: &Hook, state: &[u8], default_env: Option<&[String]>) -> std::result::R
     if args.len() > 1 {
         cmd.args(&args[1..]);
     }
-    cmd.env_clear();
-    for kv in h.env().as_deref().or(default_env).unwrap_or(&[]) {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
+    if let Some(env) = h.env().as_deref().or(default_env) {
+        cmd.env_clear();
+        for kv in env {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
         }
     }
     cmd.stdin(Stdio::piped())

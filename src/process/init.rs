@@ -281,7 +281,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
             .as_ref()
             .and_then(|h| h.create_container().as_ref())
         {
-            crate::hooks::run_all("createContainer", h, creating)?;
+            crate::hooks::run_all_env("createContainer", h, creating, Some(&[]))?;
         }
     }
 
