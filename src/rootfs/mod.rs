@@ -56,15 +56,25 @@ fn openat2(dir: RawFd, rel: &Path, flags: libc::c_int, resolve: u64) -> nix::Res
         mode: 0,
         resolve,
     };
-    // SAFETY: valid pointers for the duration of the call; the result is a new fd we own.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir,
-            c.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
+    // The kernel answers EAGAIN when a rename or a mount anywhere on the machine raced a ".."
+    // of the walk (it cannot prove the walk stayed inside): try again, as its manual says.
+    let mut tries = 0;
+    let fd = loop {
+        // SAFETY: valid pointers for the duration of the call; the result is a new fd we own.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir,
+                c.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if fd < 0 && nix::errno::Errno::last() == nix::errno::Errno::EAGAIN && tries < 64 {
+            tries += 1;
+            continue;
+        }
+        break fd;
     };
     if fd < 0 {
         return Err(nix::errno::Errno::last());
