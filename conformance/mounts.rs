@@ -387,6 +387,31 @@ fn mount_cgroup() {
     assert!(seen > 0);
 }
 
+/// Recursive attributes apply to a cgroup mount too: `rro` alone (no plain `ro`) makes the
+/// cgroup filesystem and, on v1 and hybrid hosts, every hierarchy bound below it read-only.
+#[test]
+fn mount_cgroup_recursive_readonly() {
+    if old_runc() {
+        eprintln!("SKIPPED: runc 1.1 applies no recursive attributes to a cgroup mount");
+        return;
+    }
+    let b = Bundle::new("mnt-cgroup-rro");
+    let mut cfg = base_config(&[]);
+    add_mount(
+        &mut cfg,
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+               "options": ["nosuid", "noexec", "nodev", "rro"]}),
+    );
+    let r = b.run(&cfg);
+    assert!(has_opt(r.mount("/sys/fs/cgroup"), "options", "ro"));
+    for (point, _) in host_cgroup_mounts()
+        .iter()
+        .filter(|(p, _)| p != "/sys/fs/cgroup")
+    {
+        assert!(has_opt(r.mount(point), "options", "ro"), "{point} not ro");
+    }
+}
+
 #[test]
 fn mount_propagation_flags() {
     let b = Bundle::new("mnt-propagation");

@@ -141,15 +141,7 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
 
     // Only stdio and the preserved fds reach the program (CVE-2024-21626): every other fd is
     // marked close-on-exec, before the filter (which may refuse close_range).
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 + a.preserved_fds as u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
+    crate::process::cloexec_from(3 + a.preserved_fds as u32);
     let nnp = p.no_new_privileges() == Some(true);
     // Without no_new_privs loading the filter needs CAP_SYS_ADMIN: load it while we have it.
     if !nnp {

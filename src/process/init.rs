@@ -413,15 +413,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): the rest was
     //     closed in 13a; what was opened since is close-on-exec, and so is anything left.
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3 + a.preserved_fds as u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
+    crate::process::cloexec_from(3 + a.preserved_fds as u32);
 
     // 18. Tell the parent we are ready, then wait for `start`: opening the fifo for writing
     //     blocks until `start` opens it for reading.

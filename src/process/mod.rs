@@ -320,3 +320,17 @@ fn exit_reason(pid: i32) -> String {
     }
     "the container's init exited during setup".into()
 }
+
+/// Mark every fd from `first` up close-on-exec (only stdio and the preserved fds reach the
+/// container's program: CVE-2024-21626).
+pub fn cloexec_from(first: u32) {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+}

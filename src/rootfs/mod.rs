@@ -597,7 +597,8 @@ impl Setup<'_> {
         }
 
         if typ == "cgroup" || typ == "cgroup2" {
-            return self.mount_cgroup(root, dest, &opts, &field);
+            self.mount_cgroup(root, dest, &opts, &field)?;
+            return self.apply_rec_attrs(root, dest, &opts, &field);
         }
 
         // proc and sysfs must sit on a real directory of the rootfs, never behind a symlink
