@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const MIB: i64 = 1 << 20;
 
 /// True on a pure cgroup v2 host: no cgroup v1 hierarchy is mounted.
-fn v2() -> bool {
+pub(crate) fn v2() -> bool {
     static V2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *V2.get_or_init(|| {
         let mi = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -44,7 +44,7 @@ fn weight(shares: u64) -> String {
 /// host, `v2` (file, value) on a pure v2 host, where None means v2 has no such setting or
 /// another check covers it (cpu.max holds quota and period, io.max every throttle).
 #[track_caller]
-fn cg_expect_any(pid: i64, v1: (&str, &str, &str), v2_file: Option<(&str, &str)>) {
+pub(crate) fn cg_expect_any(pid: i64, v1: (&str, &str, &str), v2_file: Option<(&str, &str)>) {
     if !v2() {
         cg_expect(pid, v1.0, v1.1, v1.2);
     } else if let Some((file, want)) = v2_file {
@@ -74,7 +74,7 @@ fn expect_frozen(pid: i64, frozen: bool) {
 /// The container's cgroup directory for a v1 controller, or for the cgroup2 hierarchy when
 /// `ctrl` is "" (on this hybrid host: /sys/fs/cgroup/unified), from /proc/<pid>/cgroup. On a
 /// pure v2 host every controller is in the cgroup2 directory.
-fn cg_dir(pid: i64, ctrl: &str) -> Option<PathBuf> {
+pub(crate) fn cg_dir(pid: i64, ctrl: &str) -> Option<PathBuf> {
     let ctrl = if v2() { "" } else { ctrl };
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     for line in text.lines() {
@@ -115,7 +115,7 @@ fn cg_path(pid: &str, ctrl: &str) -> String {
 }
 
 /// Contents of a cgroup file of the container (trimmed), or None when the kernel lacks it.
-fn cg_read(pid: i64, ctrl: &str, file: &str) -> Option<String> {
+pub(crate) fn cg_read(pid: i64, ctrl: &str, file: &str) -> Option<String> {
     let dir = cg_dir(pid, ctrl)?;
     fs::read_to_string(dir.join(file))
         .ok()
@@ -123,7 +123,7 @@ fn cg_read(pid: i64, ctrl: &str, file: &str) -> Option<String> {
 }
 
 #[track_caller]
-fn cg_expect(pid: i64, ctrl: &str, file: &str, want: &str) {
+pub(crate) fn cg_expect(pid: i64, ctrl: &str, file: &str, want: &str) {
     if let Some(dir) = cg_dir(pid, ctrl) {
         if !dir.join(file).exists() {
             eprintln!("skipping {file}: this kernel has no such file");
@@ -134,7 +134,7 @@ fn cg_expect(pid: i64, ctrl: &str, file: &str, want: &str) {
     assert_eq!(got, want, "{ctrl}/{file} of pid {pid}");
 }
 
-fn pid_of(env: &TestEnv, id: &str) -> i64 {
+pub(crate) fn pid_of(env: &TestEnv, id: &str) -> i64 {
     env.state(id)["pid"].as_i64().expect("state has a pid")
 }
 
@@ -174,7 +174,7 @@ fn root_disk() -> (u64, u64) {
 }
 
 /// A config whose process stays until killed and names the id in its command line.
-fn sleeper(env: &TestEnv, id: &str, resources: Value) -> Value {
+pub(crate) fn sleeper(env: &TestEnv, id: &str, resources: Value) -> Value {
     let mut c = env.config(&sh("sleep 100000 & wait", id));
     let devices = c["linux"]["resources"]["devices"].clone();
     c["linux"]["resources"] = resources;
@@ -185,7 +185,7 @@ fn sleeper(env: &TestEnv, id: &str, resources: Value) -> Value {
 }
 
 /// Run the runtime with `input` on stdin (for `update --resources -`).
-fn rt_stdin(env: &TestEnv, args: &[&str], input: &str) -> Outcome {
+pub(crate) fn rt_stdin(env: &TestEnv, args: &[&str], input: &str) -> Outcome {
     let what = format!("{} {} (stdin {input})", runtime().display(), args.join(" "));
     let mut child = Command::new(runtime())
         .arg("--root")

@@ -169,6 +169,11 @@ pub fn record_update(c: &mut Container, applied: &LinuxResources) {
     merge(slot, &new);
 }
 
+/// The cpu quota recorded in state.json (from create and earlier updates).
+pub fn recorded_quota(c: &Container) -> Option<i64> {
+    c.state.cgroup.as_ref()?["resources"]["cpu"]["quota"].as_i64()
+}
+
 pub fn is_paused(c: &Container) -> bool {
     manager(c).is_some_and(|m| m.state_frozen().unwrap_or(false))
 }

@@ -26,6 +26,7 @@ mod ebpf;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod unset;
 mod util;
 mod v1;
 mod v2;
@@ -41,6 +42,7 @@ use crate::error::{Context, Error, Result};
 
 #[allow(unused_imports)]
 pub use devices::{default_allowed_devices, with_default_devices};
+pub use unset::{keep_quota, strip as strip_unset};
 
 /// Which cgroup hierarchies the host has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -528,8 +530,9 @@ impl Manager {
     }
 
     /// Apply `linux.resources`. Only the fields present are written (so `update` can pass
-    /// a partial set).
+    /// a partial set); the zeros and empty values runc treats as unset are left out first.
     pub fn apply_resources(&self, r: &LinuxResources) -> Result<()> {
+        let r = &unset::strip(r);
         match self.st.layout {
             Layout::V1 | Layout::Hybrid => {
                 if r.unified().as_ref().is_some_and(|u| !u.is_empty())

@@ -916,3 +916,289 @@ fn host_default_path_is_relative_to_own_cgroup() {
     // Nothing was created.
     assert!(m.paths().iter().all(|p| !p.exists()));
 }
+
+// ---------------------------------------------------------------------------------------
+// runc's unset values (pure, and through the drivers on fake trees)
+// ---------------------------------------------------------------------------------------
+
+/// linux.resources as dockerd 20.10 writes it into config.json for `docker run IMAGE`.
+fn docker_run_resources() -> serde_json::Value {
+    json!({
+        "devices": [{"allow": false, "access": "rwm"},
+                    {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}],
+        "memory": {"disableOOMKiller": false},
+        "cpu": {"shares": 0},
+        "blockIO": {"weight": 0}
+    })
+}
+
+/// What `docker update --memory 64m --memory-swap 128m` and `--cpus 0.5` send on stdin.
+const DOCKER_UPDATE_MEMORY: &str = r#"{"memory":{"limit":67108864,"reservation":0,"swap":134217728,"kernel":0},"cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0}}"#;
+const DOCKER_UPDATE_CPUS: &str = r#"{"memory":{"limit":0,"reservation":0,"kernel":0},"cpu":{"shares":0,"quota":50000,"period":100000},"blockIO":{"weight":0}}"#;
+
+fn stripped(v: serde_json::Value) -> serde_json::Value {
+    serde_json::to_value(strip_unset(&res(v))).unwrap()
+}
+
+#[test]
+fn unset_zeros_are_dropped_as_runc_skips_them() {
+    // Each rule: (given, what is left). A section with nothing left disappears.
+    let cases = [
+        (json!({"blockIO": {"weight": 0}}), json!({})),
+        (json!({"blockIO": {"leafWeight": 0}}), json!({})),
+        (
+            json!({"blockIO": {"weight": 0, "weightDevice": [{"major": 8, "minor": 0, "weight": 0, "leafWeight": 0}]}}),
+            json!({}),
+        ),
+        (
+            json!({"blockIO": {"weightDevice": [{"major": 8, "minor": 0, "weight": 0, "leafWeight": 20}]}}),
+            json!({"blockIO": {"weightDevice": [{"major": 8, "minor": 0, "leafWeight": 20}]}}),
+        ),
+        (json!({"blockIO": {"throttleReadBpsDevice": []}}), json!({})),
+        (json!({"cpu": {"shares": 0}}), json!({})),
+        (json!({"cpu": {"quota": 0, "period": 0}}), json!({})),
+        (
+            json!({"cpu": {"realtimeRuntime": 0, "realtimePeriod": 0}}),
+            json!({}),
+        ),
+        (json!({"cpu": {"cpus": "", "mems": ""}}), json!({})),
+        (
+            json!({"memory": {"limit": 0, "reservation": 0, "swap": 0}}),
+            json!({}),
+        ),
+        (json!({"memory": {"kernel": 0, "kernelTCP": 0}}), json!({})),
+        (json!({"memory": {"disableOOMKiller": false}}), json!({})),
+        // swappiness -1 as a uint64 (what runc's int64 cast reads as -1).
+        (json!({"memory": {"swappiness": u64::MAX}}), json!({})),
+        (json!({"pids": {"limit": 0}}), json!({})),
+        (
+            json!({"network": {"classID": 0, "priorities": []}}),
+            json!({}),
+        ),
+        (json!({"hugepageLimits": []}), json!({})),
+        (json!({"rdma": {}}), json!({})),
+        (json!({"unified": {}}), json!({})),
+    ];
+    for (given, want) in cases {
+        assert_eq!(stripped(given.clone()), want, "{given}");
+    }
+    // Real settings stay, zero or not: runc keeps these as pointers or writes them as given.
+    let kept = [
+        json!({"memory": {"limit": -1}}),
+        json!({"memory": {"swap": -1}}),
+        json!({"memory": {"swappiness": 0}}),
+        json!({"memory": {"disableOOMKiller": true}}),
+        json!({"cpu": {"quota": -1}}),
+        json!({"cpu": {"burst": 0, "idle": 0}}),
+        json!({"pids": {"limit": -1}}),
+        json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 0}]}),
+        json!({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 0}]}}),
+        json!({"network": {"classID": 1048577}}),
+    ];
+    for given in kept {
+        assert_eq!(stripped(given.clone()), given, "{given}");
+    }
+    // Mixed: only the zeros go.
+    assert_eq!(
+        stripped(serde_json::from_str(DOCKER_UPDATE_CPUS).unwrap()),
+        json!({"cpu": {"quota": 50000, "period": 100000}})
+    );
+    assert_eq!(
+        stripped(serde_json::from_str(DOCKER_UPDATE_MEMORY).unwrap()),
+        json!({"memory": {"limit": 67108864, "swap": 134217728}})
+    );
+}
+
+#[test]
+fn update_of_the_period_alone_keeps_the_recorded_quota() {
+    let mut r = strip_unset(&res(json!({"cpu": {"quota": 0, "period": 200000}})));
+    keep_quota(&mut r, Some(50000));
+    assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(50000));
+    // A quota given, or none recorded: nothing changes.
+    let mut r = res(json!({"cpu": {"quota": 20000, "period": 200000}}));
+    keep_quota(&mut r, Some(50000));
+    assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(20000));
+    let mut r = res(json!({"cpu": {"period": 200000}}));
+    keep_quota(&mut r, Some(0));
+    assert_eq!(r.cpu().as_ref().unwrap().quota(), None);
+}
+
+/// A fake v1 host: one hierarchy per controller under <tmp>/v1, the container at `ctr`
+/// in each, every knob present with the content "untouched".
+fn fake_v1(t: &TempTree) -> Manager {
+    let knobs: &[(&str, &[&str])] = &[
+        (
+            "memory",
+            &[
+                "memory.limit_in_bytes",
+                "memory.memsw.limit_in_bytes",
+                "memory.soft_limit_in_bytes",
+                "memory.kmem.tcp.limit_in_bytes",
+                "memory.swappiness",
+                "memory.oom_control",
+            ],
+        ),
+        (
+            "cpu",
+            &[
+                "cpu.shares",
+                "cpu.cfs_quota_us",
+                "cpu.cfs_period_us",
+                "cpu.rt_runtime_us",
+                "cpu.rt_period_us",
+            ],
+        ),
+        ("cpuset", &["cpuset.cpus", "cpuset.mems"]),
+        ("pids", &["pids.max"]),
+        // No blkio.weight: this host's block devices have no CFQ/BFQ.
+        (
+            "blkio",
+            &["blkio.leaf_weight", "blkio.throttle.read_bps_device"],
+        ),
+        ("devices", &["devices.allow", "devices.deny"]),
+        ("net_cls", &["net_cls.classid"]),
+        ("net_prio", &["net_prio.ifpriomap"]),
+    ];
+    let mut v1 = Vec::new();
+    for (ctrl, files) in knobs {
+        let mount = t.0.join("v1").join(ctrl);
+        let path = mount.join("ctr");
+        let with: Vec<(&str, &str)> = files.iter().map(|f| (*f, "untouched")).collect();
+        touch(&path, &with);
+        v1.push(V1Hierarchy {
+            controllers: vec![ctrl.to_string()],
+            mount,
+            path,
+        });
+    }
+    Manager::from_state(&CgroupState {
+        layout: Layout::V1,
+        v1,
+        unified: None,
+    })
+}
+
+fn untouched(m: &Manager, ctrl: &str, files: &[&str]) {
+    let dir = m.v1_path(ctrl).unwrap();
+    for f in files {
+        assert_eq!(read(dir, f), "untouched", "{ctrl}: {f} was written");
+    }
+}
+
+#[test]
+fn v1_driver_skips_docker_zeros() {
+    let t = TempTree::new("v1docker");
+    let m = fake_v1(&t);
+    m.apply_resources(&res(docker_run_resources())).unwrap();
+    // Only the device rules were written.
+    assert_eq!(
+        read(m.v1_path("devices").unwrap(), "devices.allow"),
+        "c 1:3 rwm"
+    );
+    untouched(
+        &m,
+        "memory",
+        &["memory.limit_in_bytes", "memory.oom_control"],
+    );
+    untouched(&m, "cpu", &["cpu.shares"]);
+    untouched(&m, "blkio", &["blkio.leaf_weight"]);
+    // Every other zero runc skips, in one config.
+    let zeros = json!({
+        "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0,
+                   "swappiness": u64::MAX, "disableOOMKiller": false},
+        "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0,
+                "realtimePeriod": 0, "cpus": "", "mems": ""},
+        "pids": {"limit": 0},
+        "blockIO": {"weight": 0, "leafWeight": 0,
+                    "weightDevice": [{"major": 8, "minor": 0, "weight": 0, "leafWeight": 0}]},
+        "network": {"classID": 0, "priorities": []},
+        "hugepageLimits": [],
+        "unified": {}
+    });
+    m.apply_resources(&res(zeros)).unwrap();
+    untouched(
+        &m,
+        "memory",
+        &[
+            "memory.limit_in_bytes",
+            "memory.memsw.limit_in_bytes",
+            "memory.soft_limit_in_bytes",
+            "memory.kmem.tcp.limit_in_bytes",
+            "memory.swappiness",
+            "memory.oom_control",
+        ],
+    );
+    untouched(
+        &m,
+        "cpu",
+        &[
+            "cpu.shares",
+            "cpu.cfs_quota_us",
+            "cpu.cfs_period_us",
+            "cpu.rt_runtime_us",
+            "cpu.rt_period_us",
+        ],
+    );
+    untouched(&m, "cpuset", &["cpuset.cpus", "cpuset.mems"]);
+    untouched(&m, "pids", &["pids.max"]);
+    untouched(&m, "blkio", &["blkio.leaf_weight"]);
+    untouched(&m, "net_cls", &["net_cls.classid"]);
+    untouched(&m, "net_prio", &["net_prio.ifpriomap"]);
+    // A docker update of the period and quota writes those two only.
+    m.apply_resources(&res(serde_json::from_str(DOCKER_UPDATE_CPUS).unwrap()))
+        .unwrap();
+    assert_eq!(read(m.v1_path("cpu").unwrap(), "cpu.cfs_quota_us"), "50000");
+    assert_eq!(
+        read(m.v1_path("cpu").unwrap(), "cpu.cfs_period_us"),
+        "100000"
+    );
+    untouched(&m, "cpu", &["cpu.shares"]);
+    untouched(&m, "memory", &["memory.limit_in_bytes"]);
+    // A real weight still needs the knob this host lacks, and says so.
+    let e = err_text(m.apply_resources(&res(json!({"blockIO": {"weight": 500}}))));
+    assert!(e.contains("linux.resources.blockIO.weight"), "{e}");
+}
+
+#[test]
+fn v2_driver_skips_docker_zeros() {
+    let t = TempTree::new("v2docker");
+    let (m, leaf) = fake_v2(&t);
+    m.create().unwrap();
+    let files = [
+        "memory.max",
+        "memory.swap.max",
+        "memory.low",
+        "cpu.weight",
+        "cpu.max",
+        "cpuset.cpus",
+        "cpuset.mems",
+        "pids.max",
+        "io.weight",
+        "io.bfq.weight",
+    ];
+    let mut with: Vec<(&str, &str)> = files.iter().map(|f| (*f, "untouched")).collect();
+    with.push(("cgroup.controllers", "cpuset cpu io memory pids"));
+    touch(&leaf, &with);
+    let mut r = docker_run_resources();
+    // The device rules need a BPF program, which a fake tree cannot take.
+    r.as_object_mut().unwrap().remove("devices");
+    m.apply_resources(&res(r)).unwrap();
+    let zeros = json!({
+        "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "swappiness": u64::MAX},
+        "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0,
+                "realtimePeriod": 0, "cpus": "", "mems": ""},
+        "pids": {"limit": 0},
+        "blockIO": {"weight": 0, "weightDevice": [{"major": 8, "minor": 0, "weight": 0}]},
+        "network": {"classID": 0},
+        "unified": {}
+    });
+    m.apply_resources(&res(zeros)).unwrap();
+    for f in files {
+        assert_eq!(read(&leaf, f), "untouched", "{f} was written");
+    }
+    m.apply_resources(&res(serde_json::from_str(DOCKER_UPDATE_MEMORY).unwrap()))
+        .unwrap();
+    assert_eq!(read(&leaf, "memory.max"), "67108864");
+    assert_eq!(read(&leaf, "memory.swap.max"), "67108864");
+    assert_eq!(read(&leaf, "cpu.weight"), "untouched");
+}

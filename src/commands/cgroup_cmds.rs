@@ -516,6 +516,11 @@ pub fn update(g: &Global, a: &Args) -> Result<i32> {
         )));
     }
     let m = manager_of(&c, "update")?;
+    // docker update sends zeros around the one value it changes: they must not be recorded.
+    let mut r = crate::cgroups::strip_unset(&r);
+    if m.layout() == crate::cgroups::Layout::V2 {
+        crate::cgroups::keep_quota(&mut r, crate::cgroups_glue::recorded_quota(&c));
+    }
     let applied = m.apply_resources(&r);
     // v1 refuses a memory limit above memory+swap with a bare EINVAL: say what to do.
     let raising_alone = from_json.is_none() && a.given("memory") && !a.given("memory-swap");
