@@ -10,7 +10,8 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # jq and strace for scripted and manual checks; bsdutils for script(1) (a pty for the -t tests);
 # procps, psmisc, iproute2, util-linux, findutils and coreutils for the leak check and for
 # looking at containers (ps, ip netns, nsenter, find); podman, conmon, catatonit (--init), uidmap,
-# netavark and iptables (its bridge check) and containerd for the client suites (make
+# netavark and iptables (its bridge check), containerd and docker.io (dockerd 20.10, the docker
+# suite) for the client suites (make
 # test-clients); qemu-system-x86 and kmod (depmod/modprobe on the unpacked guest kernel) for the
 # test VM (make test-cgroup2; the kernel itself is fetched into target/vm, not installed), xz-utils
 # and zstd to unpack the kernel image; selinux-policy-default (the policy modules), policycoreutils
@@ -20,13 +21,13 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # /var/lib/selinux, which nothing here uses, and loads nothing.
 DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
 	hyperfine util-linux procps psmisc iproute2 findutils coreutils \
-	podman conmon catatonit uidmap netavark iptables containerd \
+	podman conmon catatonit uidmap netavark iptables containerd docker.io \
 	qemu-system-x86 kmod xz-utils zstd \
 	selinux-policy-default policycoreutils selinux-utils \
 	musl-tools gperf curl
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients \
-	test-host test-podman test-containerd test-cgroup2 test-selinux vm-kernel selinux-policy bench \
+	test-host test-podman test-containerd test-docker test-cgroup2 test-selinux vm-kernel selinux-policy bench \
 	demo clean install musl-deps
 
 all: build
@@ -120,6 +121,7 @@ test-clients: build
 	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(CLIENTS_BASELINE)
 	@rc=0; $(MAKE) --no-print-directory test-podman || rc=1; \
 	$(MAKE) --no-print-directory test-containerd || rc=1; \
+	$(MAKE) --no-print-directory test-docker || rc=1; \
 	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(CLIENTS_BASELINE) || rc=1; \
 	exit $$rc
 
@@ -128,6 +130,10 @@ test-podman: build
 
 test-containerd: build
 	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/containerd.sh
+
+# Docker (dockerd 20.10 from docker.io, with its own containerd) started by the suite itself.
+test-docker: build
+	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/docker.sh
 
 # The cgroup tests on a pure cgroup v2 host: a qemu VM (TCG, no KVM) booting Debian's kernel with
 # cgroup_no_v1=all over this machine's own root filesystem. Everything is compiled here; the VM

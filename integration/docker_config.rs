@@ -68,7 +68,8 @@ fn docker_config(env: &TestEnv, id: &str, args: &[&str], extra: Value) -> Value 
         }
     }
     c["linux"]["resources"] = resources;
-    c["linux"]["cgroupsPath"] = json!(format!("/{}/{id}", env.name));
+    // Docker nests it as /docker/<id>; a parent of its own would outlive the test.
+    c["linux"]["cgroupsPath"] = json!(format!("/{id}"));
     c["linux"]["sysctl"] = json!({
         "net.ipv4.ip_unprivileged_port_start": "0",
         "net.ipv4.ping_group_range": "0 2147483647"

@@ -1,8 +1,9 @@
 //! Capabilities: the five sets of `process.capabilities`, applied with capset(2) and prctl(2).
 //!
 //! A capability the runtime itself does not hold in its bounding set (CAP_SYS_RESOURCE on some
-//! hosts) cannot be granted; like runc it is skipped with a warning instead of failing the
-//! container, so configs written for other hosts (podman --privileged) still run.
+//! hosts) cannot be granted; unlike runc (which fails the container) it is skipped with a
+//! warning naming it, so configs written for other hosts (docker/podman --privileged) still
+//! run (docs/conformance.md).
 
 use crate::error::{Error, Result};
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
