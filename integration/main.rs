@@ -11,6 +11,7 @@ mod cli;
 mod compat;
 mod crun_suite;
 mod exec;
+mod faults;
 mod hooks;
 mod lifecycle;
 mod run;

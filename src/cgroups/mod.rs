@@ -26,7 +26,7 @@ mod ebpf;
 mod stats;
 #[cfg(test)]
 mod tests;
-mod util;
+pub(crate) mod util;
 mod v1;
 mod v2;
 
