@@ -26,7 +26,7 @@ DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static
 	selinux-policy-default policycoreutils selinux-utils \
 	musl-tools gperf curl
 
-.PHONY: all deps build release checker bundle test test-integration test-conformance test-clients \
+.PHONY: all deps build release checker bundle test test-integration test-conformance test-clients test-loaded \
 	test-host test-podman test-containerd test-docker test-cgroup2 test-selinux vm-kernel selinux-policy bench \
 	demo clean install musl-deps
 
@@ -94,6 +94,7 @@ HUSK_RUNTIME ?= $(CURDIR)/target/release/husk
 # on. Every suite runs even when one fails.
 test: build bundle
 	@rc=0; $(MAKE) --no-print-directory test-host || rc=1; \
+	$(MAKE) --no-print-directory test-loaded || rc=1; \
 	$(MAKE) --no-print-directory test-clients || rc=1; \
 	$(MAKE) --no-print-directory test-cgroup2 || rc=1; \
 	$(MAKE) --no-print-directory test-selinux || rc=1; \
@@ -104,6 +105,18 @@ test-host: build bundle
 	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(LEAK_BASELINE)
 	@rc=0; HUSK_RUNTIME=$(HUSK_RUNTIME) HUSK_BUNDLE=$(BUNDLE_DIR) $(CARGO) test --release -- --test-threads=2 || rc=$$?; \
 	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(LEAK_BASELINE) || rc=1; \
+	exit $$rc
+
+# The host integration suite again with a CPU hog beside it (HOG busy loops, default one per
+# CPU, stopped afterwards; integration/with-cpu-hog.sh), then the leak check: a runtime that
+# hangs or a test that times itself fails here first. `make test` runs it after test-host.
+HOG ?= 0
+LOADED_BASELINE = target/leak-baseline-loaded.txt
+test-loaded: build bundle
+	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(LOADED_BASELINE)
+	@rc=0; HUSK_RUNTIME=$(HUSK_RUNTIME) HUSK_BUNDLE=$(BUNDLE_DIR) integration/with-cpu-hog.sh $(HOG) \
+		$(CARGO) test --release --test integration -- --test-threads=2 || rc=$$?; \
+	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(LOADED_BASELINE) || rc=1; \
 	exit $$rc
 
 test-integration: build bundle
@@ -141,14 +154,17 @@ test-docker: build
 # CGROUP2_TESTS picks the integration tests by name: space-separated filters, a test runs when
 # its name contains any (default: integration/cgroup_v2.rs and integration/cgroups.rs, which
 # reads the v2 files on a pure v2 host, and the lifecycle, run and runc-compatibility tests,
-# whose kill/delete/frozen-cgroup paths differ on cgroup v2).
+# whose kill/delete/frozen-cgroup paths differ on cgroup v2, and the fault injection, whose
+# clean-up goes through cgroup.kill there).
 VM_CACHE ?= $(CURDIR)/target/vm
-CGROUP2_TESTS ?= cgroup_v2 cgroups:: compat:: lifecycle:: run::
+CGROUP2_TESTS ?= cgroup_v2 cgroups:: compat:: lifecycle:: run:: faults::
 vm-kernel:
 	integration/vm/fetch-kernel.sh $(VM_CACHE) >/dev/null
 
+# CGROUP2_HOG=N runs those tests a second time with N busy loops in the VM (0: not).
+CGROUP2_HOG ?= 1
 test-cgroup2: build bundle vm-kernel
-	HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR) "$(CGROUP2_TESTS)"
+	HUSK_HOG=$(CGROUP2_HOG) HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR) "$(CGROUP2_TESTS)"
 
 # The SELinux tests (integration/selinux.rs; skipped on this host, which has no SELinux) in a VM
 # booted with security=selinux: Debian's default policy, built on the host into a store rooted at

@@ -12,6 +12,7 @@ mod compat;
 mod crun_suite;
 mod docker_config;
 mod exec;
+mod faults;
 mod hooks;
 mod lifecycle;
 mod run;

@@ -57,7 +57,7 @@ pub fn plan(spec: &Spec, id: &str) -> Result<Option<Plan>> {
 impl Plan {
     /// Before clone: the cgroup2 directory init is cloned straight into (CLONE_INTO_CGROUP),
     /// so that nothing has to move it there. On a pure v2 host it is the container's cgroup,
-    /// created here with its limits; on a hybrid host, the container's directory in the
+    /// created here (its limits come in [`Plan::apply_late`]); on a hybrid host, the container's directory in the
     /// unified hierarchy (its limits come with the rest, in [`Plan::make_for_init`]). None on
     /// a v1 host. On error nothing is left.
     pub fn prepare_clone_into(&self) -> Result<Option<OwnedFd>> {
@@ -77,13 +77,11 @@ impl Plan {
             ));
         }
         match self.manager.layout() {
-            cgroups::Layout::V2 => {
-                self.manager.create()?;
-                if let Err(e) = self.manager.apply_resources(&self.resources) {
-                    let _ = self.manager.destroy();
-                    return Err(e);
-                }
-            }
+            // Without its limits: init's own setup must not run under the container's CPU
+            // quota, cpuset and memory limit (a 20% quota on a loaded machine stretched it
+            // past a minute); they come in apply_late, before the hooks or READY (runc's
+            // order: its init sets up before the limits are set).
+            cgroups::Layout::V2 => self.manager.create()?,
             cgroups::Layout::Hybrid if self.manager.unified_path().is_some() => {
                 self.manager.create_unified()?
             }
@@ -108,6 +106,20 @@ impl Plan {
             self.manager.apply_resources(&self.resources)?;
         }
         self.manager.open_v1_tasks()
+    }
+
+    /// Pure cgroup v2: the limits, once init is set up (see prepare_clone_into); before any
+    /// hook or program of the container runs. Elsewhere they were applied by make_for_init.
+    pub fn apply_late(&self) -> Result<()> {
+        if self.manager.layout() == cgroups::Layout::V2 {
+            self.manager.apply_resources(&self.resources)?;
+        }
+        Ok(())
+    }
+
+    /// The cgroups this container may get, as recorded before any is made.
+    pub fn record(&self) -> CgroupState {
+        self.manager.state()
     }
 
     /// The container's cgroup as planned, to record and to clean up.
@@ -183,6 +195,51 @@ pub fn kill_all(c: &Container, sig: i32) -> Result<()> {
     match manager(c) {
         Some(m) => m.kill_all(sig),
         None => Ok(()),
+    }
+}
+
+/// Every process in any of the manager's cgroups (every v1 hierarchy and the unified one:
+/// a half-created container's init may be in some and not yet in the others).
+pub fn processes_in(m: &Manager) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for p in m.paths() {
+        let _ = cgroups::util::collect_pids(&p, &mut pids);
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// SIGKILL every process in the manager's cgroups and wait (bounded) until none is left, so
+/// that the cgroups can be removed and the id reused. cgroup.kill (cgroup2, Linux 5.14) kills
+/// a whole tree at once, forks in flight included; the rounds by pid cover older kernels and
+/// v1 hierarchies (a killed process cannot fork, so each round leaves fewer).
+pub fn kill_everything(m: &Manager) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let pids = processes_in(m);
+        if pids.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(crate::error::Error::Other(format!(
+                "processes {pids:?} of the container did not die within 10s of SIGKILL"
+            )));
+        }
+        for p in m.paths() {
+            if p.join("cgroup.kill").exists() {
+                let _ = cgroups::util::write(&p, "cgroup.kill", "1");
+            }
+        }
+        for pid in pids {
+            // SAFETY: kill with a pid read from the container's own cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        // A v1 freezer holds a SIGKILL'd process until thawed.
+        if m.v1_path("freezer").is_some() {
+            let _ = m.thaw();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

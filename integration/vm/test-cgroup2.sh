@@ -33,7 +33,7 @@ husk=$checkout/target/release/husk
 
 start=$(date +%s)
 rc=0
-"$here/run-in-vm.sh" --timeout "${HUSK_VM_TIMEOUT:-900}" -- \
+"$here/run-in-vm.sh" --timeout "${HUSK_VM_TIMEOUT:-900}" --env "HUSK_HOG=${HUSK_HOG:-0}" -- \
 	"$here/cgroup2-suite.sh" "$husk" "$tests" "$bundle" "$filter" || rc=$?
 echo "test-cgroup2: $([ $rc = 0 ] && echo passed || echo "FAILED (status $rc)") in $(($(date +%s) - start))s (boot included)"
 exit $rc

@@ -27,7 +27,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 mod unset;
-mod util;
+pub(crate) mod util;
 mod v1;
 mod v2;
 

@@ -254,6 +254,11 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         ));
         Ok(both)
     };
+    // Before any cgroup exists: which cgroups this container may get, so that `delete -f`
+    // finds (kills and removes) them whatever instant this runtime is killed at.
+    if let Some(cfg) = &cgroup_cfg {
+        container::record_cgroup(&dir, &cfg.record())?;
+    }
     // On cgroup v2 (pure or hybrid) init is cloned into its cgroup2 directory; the rest is
     // created while init sets up.
     let clone_into = match &cgroup_cfg {
@@ -267,6 +272,12 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
             None => Ok(Vec::new()),
         }
     };
+    let mut limits_step = || -> Result<()> {
+        match &cgroup_cfg {
+            Some(cfg) => cfg.apply_late(),
+            None => Ok(()),
+        }
+    };
     let state_of =
         |pid: i32| container::hook_state(&o.id, pid, Status::Creating, &bundle.dir, &annotations2);
     log::debug!("create {}: checked; cloning init", o.id);
@@ -276,6 +287,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         process::Hooks {
             runtime: &mut runtime_hooks,
             cgroup: &mut cgroup_step,
+            limits: &mut limits_step,
             state: &state_of,
             cgroup_fd: clone_into.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
         },
@@ -287,11 +299,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         Some(sock) => match process::channel::recv_fd(std::os::fd::AsRawFd::as_raw_fd(sock)) {
             Ok(m) => Some(m),
             Err(e) => {
-                // SAFETY: kill and reap our own child.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                    libc::waitpid(pid, std::ptr::null_mut(), 0);
-                }
+                process::channel::kill_and_reap(pid);
                 return Err(e);
             }
         },
@@ -351,11 +359,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         None => Ok(()),
     });
     if let Err(e) = saved {
-        // SAFETY: kill our own child.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-        }
+        process::channel::kill_and_reap(pid);
         return Err(e);
     }
     cleanup.armed = false;

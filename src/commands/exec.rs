@@ -173,13 +173,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         Ok(m) => m,
         Err(e) => {
             for p in [pid, child] {
-                if p > 0 {
-                    // SAFETY: kill and reap our own children.
-                    unsafe {
-                        libc::kill(p, libc::SIGKILL);
-                        libc::waitpid(p, std::ptr::null_mut(), 0);
-                    }
-                }
+                channel::kill_and_reap(p);
             }
             return Err(e);
         }
@@ -223,12 +217,26 @@ fn drive(
     }
     channel::send(sock, channel::GO, &[])?;
     let mut ready = false;
+    // Every wait notices the death of the stage or the process, and gives up on a stall.
+    let mut watch = channel::Watch::new(Some(process::setup_limit()));
+    watch.add(child);
+    let step = "while it joined the container";
     loop {
-        match channel::recv(sock)? {
+        let msg = match channel::recv_watched(sock, &watch, step)? {
+            Ok(m) => m,
+            Err(channel::Silence::Died(_)) => None,
+            Err(channel::Silence::Stalled(m)) => return Err(Error::Other(format!("exec: {m}"))),
+        };
+        match msg {
             Some((channel::PID, p)) if p.len() == 4 && *pid == 0 => {
                 *pid = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
-                // SAFETY: reap the first stage, which exits right after reporting.
-                unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+                // The first stage exits right after reporting: reaped (bounded), and the
+                // process watched from now on.
+                watch.add(*pid);
+                let stage = watch.take(child);
+                if channel::reap_within(child, stage.as_ref(), 5_000).is_none() {
+                    channel::kill_and_reap(child);
+                }
             }
             Some((channel::SECCOMP_FD, p)) if p.len() == 4 && *pid > 0 => {
                 let num = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);

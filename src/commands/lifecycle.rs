@@ -276,11 +276,9 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
     let c = match Container::load(&g.root, id) {
         Ok(c) => c,
         Err(Error::Container(m)) if m.ends_with("does not exist") => {
-            // A directory without state.json is a create that died half-way: remove it.
             let dir = Container::state_dir(&g.root, id);
             if dir.is_dir() {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Ok(0);
+                return delete_half_created(id, &dir, force).map(|()| 0);
             }
             if force {
                 return Ok(0);
@@ -313,6 +311,35 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
     }
     destroy(&c);
     Ok(0)
+}
+
+/// A state directory without state.json: a create still at work, or one killed half-way
+/// (whatever instant it died at). Its processes are in the cgroups it recorded before making
+/// any (init is cloned into its cgroup2 directory, and joins the v1 ones before it drops its
+/// parent-death signal); with --force they are killed, then the cgroups and the directory go.
+/// Without --force, a create whose processes still run is refused.
+fn delete_half_created(id: &str, dir: &std::path::Path, force: bool) -> Result<()> {
+    let manager = match container::recorded_cgroup(dir) {
+        Some(st) => Some(crate::cgroups::Manager::from_state(&st)),
+        // No record: no cgroup was made, unless an older husk made the directory; the
+        // default path rule (no cgroupsPath) finds that one.
+        None => crate::cgroups::Manager::new_with_mountinfo(None, id)
+            .ok()
+            .map(|(m, _)| m),
+    };
+    if let Some(m) = &manager {
+        if !force && !crate::cgroups_glue::processes_in(m).is_empty() {
+            return Err(Error::Container(format!(
+                "cannot delete container {id}: it is being created (use --force)"
+            )));
+        }
+        crate::cgroups_glue::kill_everything(m)?;
+        if let Err(e) = m.destroy() {
+            log::warn!("removing the cgroup of {id}: {e}");
+        }
+    }
+    container::remove_state_dir(dir);
+    Ok(())
 }
 
 /// SIGKILL the container (every process, through its cgroup when it has one) and wait for init.

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// The cgroups a container may get, written by `create` before it makes any: `delete -f` of a
+/// create killed before state.json existed kills what runs in them and removes them.
+pub const CGROUP_RECORD: &str = "cgroups.json";
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
 pub struct State {
@@ -85,12 +88,27 @@ impl Status {
 /// Remove a container's state directory: its two known files and the directory, or, when
 /// something else is in it, everything.
 pub fn remove_state_dir(dir: &Path) {
-    for f in [STATE_FILE, EXEC_FIFO] {
+    for f in [STATE_FILE, EXEC_FIFO, CGROUP_RECORD] {
         let _ = std::fs::remove_file(dir.join(f));
     }
     if std::fs::remove_dir(dir).is_err() {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// Record the cgroups `create` is about to make (see [`CGROUP_RECORD`]).
+pub fn record_cgroup(dir: &Path, st: &crate::cgroups::CgroupState) -> Result<()> {
+    let path = dir.join(CGROUP_RECORD);
+    let data =
+        serde_json::to_vec(st).map_err(|e| Error::Other(format!("encoding cgroups: {e}")))?;
+    std::fs::write(&path, data).ctx(|| format!("writing {}", path.display()))
+}
+
+/// The cgroups recorded by a create that did not finish; None when there is no readable
+/// record (the create died before it made any cgroup, or an older husk made the directory).
+pub fn recorded_cgroup(dir: &Path) -> Option<crate::cgroups::CgroupState> {
+    let data = std::fs::read(dir.join(CGROUP_RECORD)).ok()?;
+    serde_json::from_slice(&data).ok()
 }
 
 /// Ids as runc accepts them: non-empty, at most 1024 bytes, `[A-Za-z0-9_+.-]`, and not `.` or

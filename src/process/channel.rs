@@ -188,14 +188,16 @@ pub fn send_fd(sock: RawFd, name: &[u8], fd: RawFd) -> Result<()> {
 }
 
 /// Receive one fd sent with [`send_fd`] (the terminal master init or an exec'd process sent to
-/// the runtime when the runtime relays the terminal itself).
+/// the runtime when the runtime relays the terminal itself). It was sent before READY, so it
+/// is here already: the receive does not wait (a process that died first sent nothing).
 pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = [0u8; 4096];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
+    let flags = MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT;
     let msg = loop {
-        match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+        match recvmsg::<()>(sock, &mut iov, Some(&mut space), flags) {
             Err(nix::errno::Errno::EINTR) => continue,
             r => break r.map_err(|e| Error::sys("receiving the terminal", e))?,
         }
@@ -219,4 +221,170 @@ pub fn recv_fd(sock: RawFd) -> Result<OwnedFd> {
     Err(Error::Other(
         "receiving the terminal: the container sent no terminal".into(),
     ))
+}
+
+/// What the parent watches while it waits for a message: the processes whose death ends the
+/// wait (their pidfds), and how long the step may take before the wait gives up.
+pub struct Watch {
+    procs: Vec<(i32, OwnedFd)>,
+    limit: Option<std::time::Duration>,
+}
+
+impl Watch {
+    pub fn new(limit: Option<std::time::Duration>) -> Watch {
+        Watch {
+            procs: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Watch `pid` too (a pid that cannot be opened has exited: its wait ends at once).
+    pub fn add(&mut self, pid: i32) {
+        match crate::hooks::pidfd_open(pid) {
+            Ok(fd) => self.procs.push((pid, fd)),
+            Err(_) => log::debug!("pidfd_open({pid}) failed: the process is gone"),
+        }
+    }
+
+    /// Stop watching `pid` and hand its pidfd over (to wait for its exit).
+    pub fn take(&mut self, pid: i32) -> Option<OwnedFd> {
+        let i = self.procs.iter().position(|(p, _)| *p == pid)?;
+        Some(self.procs.remove(i).1)
+    }
+
+    /// The process the wait is about: the last one added (init, once stage 1 reported it).
+    pub fn pid(&self) -> i32 {
+        self.procs.last().map_or(0, |(p, _)| *p)
+    }
+
+    pub fn set_limit(&mut self, limit: Option<std::time::Duration>) {
+        self.limit = limit;
+    }
+}
+
+/// How a watched wait ended without a message.
+pub enum Silence {
+    /// A watched process died (pid) and left nothing unread: the caller reports how it ended.
+    Died(i32),
+    /// The step took longer than the limit; the message names it and what the process does.
+    Stalled(String),
+}
+
+/// Receive one message, or learn that a watched process died or stalled: the parent never
+/// waits on the channel alone, which another holder of init's end (or a stopped init)
+/// would keep open for ever. `step` says what the other side is doing, for the error.
+pub fn recv_watched(
+    fd: &OwnedFd,
+    watch: &Watch,
+    step: &str,
+) -> Result<std::result::Result<Option<(u8, Vec<u8>)>, Silence>> {
+    let deadline = watch.limit.map(|l| std::time::Instant::now() + l);
+    let mut fds: Vec<libc::pollfd> = std::iter::once(fd.as_raw_fd())
+        .chain(watch.procs.iter().map(|(_, p)| p.as_raw_fd()))
+        .map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                left.as_millis().min(i32::MAX as u128) as i32
+            }
+        };
+        // SAFETY: a valid array of pollfds for its length.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if r < 0 {
+            let e = nix::errno::Errno::last();
+            if e == nix::errno::Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys("waiting for the container's init", e));
+        }
+        // The channel first: a process that reported and then exited (a stage) is no death.
+        if fds[0].revents != 0 {
+            return recv(fd).map(Ok);
+        }
+        if let Some(i) = fds[1..].iter().position(|p| p.revents != 0) {
+            return Ok(Err(Silence::Died(watch.procs[i].0)));
+        }
+        if r == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            let who = watch.pid();
+            return Ok(Err(Silence::Stalled(format!(
+                "the container's init (pid {who}) did not answer within {}s {step} ({})",
+                watch.limit.unwrap_or_default().as_secs(),
+                what_it_does(who)
+            ))));
+        }
+    }
+}
+
+/// A stalled process's state and the kernel function it sleeps in, from /proc: enough to
+/// tell a stopped or frozen init from one that spins or waits on something.
+pub fn what_it_does(pid: i32) -> String {
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let close = s.rfind(')')?;
+            s[close + 1..].split_whitespace().next().map(str::to_string)
+        });
+    let Some(state) = state else {
+        return "it is gone".into();
+    };
+    let name = match state.as_str() {
+        "R" => "running",
+        "S" => "sleeping",
+        "D" => "in uninterruptible sleep",
+        "T" => "stopped",
+        "t" => "stopped by a tracer",
+        "Z" => "a zombie",
+        _ => "in state",
+    };
+    match std::fs::read_to_string(format!("/proc/{pid}/wchan")) {
+        Ok(w) if !w.is_empty() && w != "0" => format!("{name} ({state}) in {w}"),
+        _ => format!("{name} ({state})"),
+    }
+}
+
+/// Kill a child of ours and reap it, waiting a bounded time: a process stuck in the kernel
+/// (D state) must not hang the runtime, which then leaves it to init to reap.
+pub fn kill_and_reap(pid: i32) {
+    if pid <= 0 {
+        return;
+    }
+    // Through a pidfd: a child reaped already (its pid free for reuse) cannot be hit.
+    let Ok(pidfd) = crate::hooks::pidfd_open(pid) else {
+        return;
+    };
+    // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    reap_within(pid, Some(&pidfd), 10_000);
+}
+
+/// Reap a child that is exiting (or was killed), waiting at most `ms` for it.
+pub fn reap_within(pid: i32, pidfd: Option<&OwnedFd>, ms: i32) -> Option<i32> {
+    if let Some(fd) = pidfd {
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) };
+    }
+    let mut status = 0;
+    // SAFETY: non-blocking waitpid for our own child.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    (r == pid).then_some(status)
 }

@@ -76,10 +76,26 @@ pub struct Hooks<'a> {
     /// Create the container's cgroup and apply its limits while init sets up its mounts;
     /// returns the `tasks` files (cgroup v1) through which init moves itself in.
     pub cgroup: &'a mut dyn FnMut() -> Result<Vec<OwnedFd>>,
+    /// The limits that wait until init is set up (cgroup v2, whose directory init is cloned
+    /// into): called once, before the runtime hooks or at READY, whichever comes first.
+    pub limits: &'a mut dyn FnMut() -> Result<()>,
     /// The state JSON (status creating) for a pid, for the seccomp agent.
     pub state: &'a dyn Fn(i32) -> Vec<u8>,
     /// A cgroup v2 directory to clone the first process straight into.
     pub cgroup_fd: Option<i32>,
+}
+
+/// How long one step of init's setup may go without a message before `create` gives up
+/// (the runtime never waits for ever: a stopped, frozen or spinning init is reported, naming
+/// the step, and killed). HUSK_SETUP_TIMEOUT (seconds) changes it: the tests shorten it, a
+/// very slow machine may lengthen it.
+pub fn setup_limit() -> std::time::Duration {
+    let secs = std::env::var("HUSK_SETUP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(30);
+    std::time::Duration::from_secs(secs)
 }
 
 /// Start init. Returns its host pid once it is set up and waiting on the exec fifo. On error
@@ -113,13 +129,7 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
         .map_err(|e| init_gone(e, &parent_sock, if init_pid > 0 { init_pid } else { child }));
     if r.is_err() {
         for pid in [init_pid, child] {
-            if pid > 0 {
-                // SAFETY: kill and reap our own children.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                    libc::waitpid(pid, std::ptr::null_mut(), 0);
-                }
-            }
+            channel::kill_and_reap(pid);
         }
     }
     r.map(|()| init_pid)
@@ -174,6 +184,47 @@ fn release_number(fd: i32) {
     }
 }
 
+/// One message from init during setup: an ERROR becomes the error, the death of a watched
+/// process or a stall (longer than the watch's limit) too.
+fn next(sock: &OwnedFd, watch: &channel::Watch, step: &str) -> Result<(u8, Vec<u8>)> {
+    match channel::recv_watched(sock, watch, step)? {
+        Ok(Some((channel::ERROR, p))) => {
+            Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
+        }
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err(Error::Other(format!(
+            "{} ({step})",
+            exit_reason(watch.pid())
+        ))),
+        Err(channel::Silence::Died(pid)) => {
+            Err(Error::Other(format!("{} ({step})", exit_reason(pid))))
+        }
+        Err(channel::Silence::Stalled(m)) => Err(Error::Other(m)),
+    }
+}
+
+fn unexpected(t: u8, step: &str) -> Error {
+    Error::Other(format!(
+        "unexpected message {:?} from the container's init ({step})",
+        t as char
+    ))
+}
+
+/// The limit for the wait that covers the createContainer hooks (which init runs): the
+/// setup limit plus their timeouts, none when one of them may run for ever (as runc, a hook
+/// without a timeout is waited for; init's death still ends the wait).
+fn limit_with_hooks(spec: &oci_spec::runtime::Spec) -> Option<std::time::Duration> {
+    let hooks = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().clone());
+    let mut limit = setup_limit();
+    for h in hooks.iter().flatten() {
+        limit += std::time::Duration::from_secs(h.timeout()? as u64);
+    }
+    Some(limit)
+}
+
 fn drive(
     args: &init::InitArgs,
     sock: &OwnedFd,
@@ -182,35 +233,30 @@ fn drive(
     init_pid: &mut i32,
     mut hooks: Hooks,
 ) -> Result<()> {
+    let mut watch = channel::Watch::new(Some(setup_limit()));
+    watch.add(child);
     if two_stage {
+        let step = "while its first stage joined and created the namespaces";
         loop {
-            match channel::recv(sock)? {
-                Some((channel::MAPS, _)) => {
+            match next(sock, &watch, step)? {
+                (channel::MAPS, _) => {
                     crate::namespaces::write_id_maps(child, args.spec)?;
                     channel::send(sock, channel::GO, &[])?;
                 }
-                Some((channel::PID, p)) if p.len() == 4 => {
+                (channel::PID, p) if p.len() == 4 => {
                     *init_pid = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
                     break;
                 }
-                Some((channel::ERROR, p)) => {
-                    return Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
-                }
-                Some((t, _)) => {
-                    return Err(Error::Other(format!(
-                        "unexpected message {:?} from the container's setup",
-                        t as char
-                    )))
-                }
-                None => {
-                    return Err(Error::Other(
-                        "the container's setup process exited unexpectedly".into(),
-                    ))
-                }
+                (t, _) => return Err(unexpected(t, step)),
             }
         }
-        // SAFETY: reap stage 1, which exits right after reporting.
-        unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+        // Init (our child through CLONE_PARENT) is watched from now on; stage 1 exits right
+        // after reporting and is reaped (bounded: it may be stopped).
+        watch.add(*init_pid);
+        let stage1 = watch.take(child);
+        if channel::reap_within(child, stage1.as_ref(), 5_000).is_none() {
+            channel::kill_and_reap(child);
+        }
     } else if args.plan.new_flags & libc::CLONE_NEWUSER != 0 {
         crate::namespaces::write_id_maps(child, args.spec)?;
     }
@@ -226,31 +272,34 @@ fn drive(
     channel::send_with_fds(sock, channel::CGROUP_MADE, &raw)?;
     drop(fds);
     log::debug!("cgroup created with its limits; init {init_pid} joins it");
+    let mut step = "while it set up its mounts, devices and root filesystem";
+    let mut limits_applied = false;
     loop {
-        match channel::recv(sock)? {
-            Some((channel::HOOKS, _)) => {
+        match next(sock, &watch, step)? {
+            (channel::HOOKS, _) => {
+                if !std::mem::replace(&mut limits_applied, true) {
+                    (hooks.limits)()?;
+                }
                 let state = (hooks.runtime)(*init_pid)?;
                 channel::send(sock, channel::HOOKS_DONE, &state)?;
+                step = "while it ran the createContainer hooks and entered its root";
+                watch.set_limit(limit_with_hooks(args.spec));
             }
-            Some((channel::SECCOMP_FD, p)) if p.len() == 4 => {
+            (channel::SECCOMP_FD, p) if p.len() == 4 => {
                 let num = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
                 hand_over_seccomp_fd(args, *init_pid, num, &mut hooks)?;
                 channel::send(sock, channel::SECCOMP_DONE, &[])?;
+                step = "after it loaded its seccomp filter";
+                watch.set_limit(Some(setup_limit()));
             }
-            Some((channel::READY, _)) => {
+            (channel::READY, _) => {
+                if !limits_applied {
+                    (hooks.limits)()?;
+                }
                 log::debug!("init {init_pid} is set up and waits for start");
                 return Ok(());
             }
-            Some((channel::ERROR, p)) => {
-                return Err(Error::Other(String::from_utf8_lossy(&p).into_owned()))
-            }
-            Some((t, _)) => {
-                return Err(Error::Other(format!(
-                    "unexpected message {:?} from the container's init",
-                    t as char
-                )))
-            }
-            None => return Err(Error::Other(exit_reason(*init_pid))),
+            (t, _) => return Err(unexpected(t, step)),
         }
     }
 }
@@ -307,18 +356,24 @@ pub(crate) fn hand_over_listener(
     )
 }
 
-/// Why init went away without a message (it was killed, or crashed).
+/// Why init went away without a message (it was killed, or crashed). `pid` 0: unknown.
 fn exit_reason(pid: i32) -> String {
-    let mut status = 0;
-    // SAFETY: reap our child.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    if r == pid && libc::WIFSIGNALED(status) {
-        return format!(
+    let generic = "the container's init exited during setup".to_string();
+    if pid <= 0 {
+        return generic;
+    }
+    let pidfd = crate::hooks::pidfd_open(pid).ok();
+    match channel::reap_within(pid, pidfd.as_ref(), 2_000) {
+        Some(status) if libc::WIFSIGNALED(status) => format!(
             "the container's init was killed by signal {} during setup",
             libc::WTERMSIG(status)
-        );
+        ),
+        Some(_) => generic,
+        None => format!(
+            "the container's init (pid {pid}) closed its channel during setup but did not exit ({})",
+            channel::what_it_does(pid)
+        ),
     }
-    "the container's init exited during setup".into()
 }
 
 /// Mark every fd from `first` up close-on-exec (only stdio and the preserved fds reach the
