@@ -49,7 +49,7 @@ pub fn compile(spec: &LinuxSeccomp, root: &Path) -> Result<CompiledFilter> {
     let Some(input) = canonical_input(spec, seccomp::OPTIMIZE) else {
         return seccomp::compile(spec);
     };
-    let name = format!("{:032x}", fnv1a128(&input));
+    let name = format!("{:016x}", hash64(&input));
     let dir = root.join(DIR_NAME);
     if let Some(hit) = lookup(&dir, &name, &input, spec) {
         for w in &hit.warnings {
@@ -97,24 +97,22 @@ pub(super) fn canonical_input(spec: &LinuxSeccomp, optimize: u32) -> Option<Vec<
     Some(v)
 }
 
-/// FNV-1a, 128 bits: only names the file; the stored input is compared anyway.
-pub(super) fn fnv1a128(data: &[u8]) -> u128 {
-    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
-    for b in data {
-        h ^= *b as u128;
-        h = h.wrapping_mul(0x0000000001000000000000000000013b);
+/// FNV-1a over 64-bit words instead of bytes (8x fewer multiplications; the input is ~20 KB
+/// for an engine's profile), the length mixed in last. Names the entry and checks its bytes
+/// against corruption; not cryptographic, and need not be: the stored input is compared
+/// byte for byte anyway, and only the caller can write the directory.
+pub(super) fn hash64(data: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        h = (h ^ u64::from_le_bytes(w.try_into().unwrap_or_default())).wrapping_mul(PRIME);
+        h ^= h >> 29;
     }
-    h
-}
-
-/// The checksum of an entry's bytes, against corruption of the stored output.
-fn fnv1a64(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in data {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
+    for b in words.remainder() {
+        h = (h ^ *b as u64).wrapping_mul(PRIME);
     }
-    h
+    (h ^ data.len() as u64).wrapping_mul(PRIME) ^ (h >> 32)
 }
 
 fn euid() -> u32 {
@@ -144,7 +142,13 @@ fn trusted(md: &std::fs::Metadata) -> std::result::Result<(), String> {
 fn open_dir(dir: &Path, create: bool) -> std::result::Result<std::fs::File, String> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     if create {
-        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        // The state root too, as create would make it next (same mode), so that the first
+        // container of a new root already fills the cache.
+        let mut b = std::fs::DirBuilder::new();
+        if let Some(root) = dir.parent().filter(|r| !r.exists()) {
+            let _ = b.recursive(true).create(root);
+        }
+        match b.recursive(false).mode(0o700).create(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(format!("mkdir: {e}")),
@@ -242,7 +246,7 @@ pub(super) fn encode(input: &[u8], f: &CompiledFilter) -> Vec<u8> {
     }
     let total = (v.len() + 8) as u64;
     v[8..16].copy_from_slice(&total.to_le_bytes());
-    let sum = fnv1a64(&v);
+    let sum = hash64(&v);
     v.extend_from_slice(&sum.to_le_bytes());
     v
 }
@@ -280,7 +284,7 @@ pub(super) fn decode(
         return Err("not an entry (magic)".into());
     }
     let (body, sum) = bytes.split_at(bytes.len() - 8);
-    if fnv1a64(body).to_le_bytes() != sum {
+    if hash64(body).to_le_bytes() != sum {
         return Err("checksum mismatch".into());
     }
     let mut r = Reader(&body[8..]);

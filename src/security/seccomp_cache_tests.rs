@@ -245,7 +245,7 @@ impl Drop for TempRoot {
 
 fn input_of(spec: &LinuxSeccomp) -> (Vec<u8>, String) {
     let input = canonical_input(spec, seccomp::OPTIMIZE).expect("canonical input");
-    let name = format!("{:032x}", fnv1a128(&input));
+    let name = format!("{:016x}", hash64(&input));
     (input, name)
 }
 
