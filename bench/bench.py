@@ -32,6 +32,7 @@ import math
 import os
 import platform
 import re
+import resource
 import select
 import shutil
 import signal
@@ -57,6 +58,11 @@ TARGETS = {
     "create_rss_bytes": 3.0e6,  # peak RSS of create <= 3.0 MB
     "binary_bytes": 2.5e6,      # release binary <= 2.5 MB
     "many_create_ratio": 1.10,  # create with BENCH_MANY present within 10% of with none
+    "prun_vs_crun": 0.35,       # run with podman's config <= 0.35x crun
+    "prun_vs_noseccomp": 1.30,  # ... <= 1.3x the same config without seccomp
+    "dd_overhead": 1.05,        # dd under podman's profile <= 5% over no filter
+    "exec_vs_crun": 0.30,       # exec /bin/true into a running container <= 0.3x crun
+    "run_vs_floor": 1.50,       # minimal run <= 1.5x unshare -m -u -i -n -p -f true
 }
 ALLOWED_LIBS = ("linux-vdso.so", "ld-linux", "libc.so", "libseccomp.so")
 
@@ -89,9 +95,11 @@ class Config:
         self.parallel = env_int("BENCH_PARALLEL", 10 if q else 50)
         self.reps = env_int("BENCH_REPS", 1 if q else 3)
         self.rss_iters = env_int("BENCH_RSS_ITERS", 2 if q else 5)
+        self.dd_iters = env_int("BENCH_DD_ITERS", 1 if q else 5)
+        self.dd_count = env_int("BENCH_DD_COUNT", 300000 if q else 3000000)
         self.jobs = env_int("BENCH_JOBS", 4)
         self.runtimes = [r for r in os.environ.get("BENCH_RUNTIMES", ",".join(RUNTIME_NAMES)).split(",") if r]
-        self.suites = [s for s in os.environ.get("BENCH_SUITES", "basic,seq,parallel,many,rss").split(",") if s]
+        self.suites = [s for s in os.environ.get("BENCH_SUITES", "basic,engine,dd,seq,parallel,many,rss").split(",") if s]
         self.timeout = env_int("BENCH_TIMEOUT", 30)
         self.out = os.environ.get("BENCH_OUT", os.path.join(HERE, "results", "latest.json"))
         for r in self.runtimes:
@@ -474,6 +482,14 @@ METRICS = [
     ("cycle.start", "  start", "ms"),
     ("cycle.wait", "  wait for exit (pidfd)", "ms"),
     ("cycle.delete", "  delete (stopped)", "ms"),
+    ("prun", "run /bin/true, podman's config", "ms"),
+    ("prun_cold", "  same, husk's seccomp cache emptied first", "ms"),
+    ("prun_noseccomp", "  same config without linux.seccomp", "ms"),
+    ("pcycle", "cycle, podman's config", "ms"),
+    ("pcycle.create", "  create", "ms"),
+    ("exec", "exec /bin/true (running, podman's config)", "ms"),
+    ("dd", "dd bs=1 count={dd_count} in the container, podman's profile", "ms"),
+    ("dd_noseccomp", "  same without linux.seccomp", "ms"),
     ("state", "state (running)", "ms"),
     ("kill", "kill KILL (running)", "ms"),
     ("delete_force", "delete --force (running)", "ms"),
@@ -554,7 +570,8 @@ def rotate(lst, i):
 # Measurements (each returns {metric: value})
 
 class Bench:
-    def __init__(self, cfg, rts, res, bundles, floor_argv, rusage_helper):
+    def __init__(self, cfg, rts, res, bundles, floor_argv, rusage_helper, pod):
+        self.pod = pod  # podman-config bundles by name, or {"error": why}
         self.cfg = cfg
         self.rts = rts
         self.res = res
@@ -668,7 +685,86 @@ class Bench:
         rt.ids.discard(cid)
         return out
 
+    def m_prun(self, rt, key, bundle, cold=False):
+        if cold and rt.name == "husk":
+            # Not timed: the next run compiles the profile as if for the first time.
+            shutil.rmtree(os.path.join(rt.root, HUSK_SECCOMP_CACHE), ignore_errors=True)
+        cid = rt.new_id("prun")
+        t = rt.run("run", "--bundle", bundle, cid)
+        rt.ids.discard(cid)
+        return {key: t}
+
+    def m_pcycle(self, rt):
+        cid = rt.new_id("pcyc")
+        t_create, pid = rt.create(cid, self.pod["true"])
+        t_start = rt.run("start", cid)
+        t0 = time.perf_counter_ns()
+        if not wait_exit(pid, 10):
+            raise CmdError(f"{rt.name} start: /bin/true (pid {pid}) still running 10 s after start")
+        t_wait = (time.perf_counter_ns() - t0) / 1e6
+        t_delete = rt.run("delete", cid)
+        rt.ids.discard(cid)
+        return {"pcycle": t_create + t_start + t_wait + t_delete, "pcycle.create": t_create}
+
+    def m_exec(self, rt, cid):
+        return {"exec": rt.run("exec", cid, "/bin/true")}
+
     # -- suites --
+
+    def pod_failed(self, keys):
+        if self.pod.get("error"):
+            for rt in self.rts:
+                for k in keys:
+                    self.res.fail(k, rt.name, f"podman config: {self.pod['error']}")
+            return True
+        return False
+
+    def suite_engine(self):
+        """run, cycle and exec with the config.json podman generates (see make_podman_bundles)."""
+        cfg, res = self.cfg, self.res
+        if self.pod_failed(["prun", "prun_cold", "prun_noseccomp", "pcycle", "pcycle.create", "exec"]):
+            return
+        running = {}
+        for rt in self.rts:
+            cid = rt.new_id("pexec")
+            try:
+                rt.create(cid, self.pod["sleep"])
+                rt.run("start", cid)
+                running[rt.name] = cid
+            except CmdError as e:
+                res.fail("exec", rt.name, str(e))
+        for i in range(-1, cfg.iters):
+            rec = i >= 0
+            log(f"[engine] {'warm-up' if not rec else f'iteration {i + 1}/{cfg.iters}'}")
+            order = rotate(self.rts, i)
+            for rt in order:
+                measured(res, ["prun"], rt, lambda: self.m_prun(rt, "prun", self.pod["true"]), rec)
+            for rt in order:
+                measured(res, ["prun_cold"], rt, lambda: self.m_prun(rt, "prun_cold", self.pod["true"], True), rec)
+            for rt in order:
+                measured(res, ["prun_noseccomp"], rt,
+                         lambda: self.m_prun(rt, "prun_noseccomp", self.pod["true_noseccomp"]), rec)
+            for rt in order:
+                measured(res, ["pcycle", "pcycle.create"], rt, lambda: self.m_pcycle(rt), rec)
+            for rt in order:
+                if rt.name in running:
+                    measured(res, ["exec"], rt, lambda: self.m_exec(rt, running[rt.name]), rec)
+        for rt in self.rts:
+            if rt.name in running:
+                rt.delete_all([running[rt.name]])
+        reap_orphans()
+
+    def suite_dd(self):
+        """The filter's cost to a syscall-heavy program: dd with 1-byte blocks (2 syscalls a block)."""
+        if self.pod_failed(["dd", "dd_noseccomp"]):
+            return
+        for i in range(-1, self.cfg.dd_iters):
+            rec = i >= 0
+            log(f"[dd] {'warm-up' if not rec else f'iteration {i + 1}/{self.cfg.dd_iters}'}")
+            for rt in rotate(self.rts, i):
+                measured(self.res, ["dd"], rt, lambda: self.m_prun(rt, "dd", self.pod["dd"]), rec)
+                measured(self.res, ["dd_noseccomp"], rt,
+                         lambda: self.m_prun(rt, "dd_noseccomp", self.pod["dd_noseccomp"]), rec)
 
     def suite_basic(self):
         cfg, res = self.cfg, self.res
@@ -796,6 +892,101 @@ def make_bundles(rootfs, spec_tool):
         with open(f"{d}/config.json", "w") as f:
             json.dump(spec, f, indent=2)
         out.append(d)
+    return out
+
+
+HUSK_SECCOMP_CACHE = "@seccomp-cache"   # husk's cache of compiled filters in its --root
+PODMAN = f"{WORK}/podman"
+
+
+def podman_config():
+    """The config.json podman itself generates for `podman run IMAGE /bin/true`: a throw-away
+    store (vfs, under WORK) imports a tarball of the bench rootfs as an image; `podman init`
+    writes the container's config.json and then has its runtime create the container, which
+    may fail here (crun cannot raise RLIMIT_NOFILE without CAP_SYS_RESOURCE): the config is
+    written first either way. The container and the store are removed before anything is timed."""
+    store = f"{PODMAN}/store"
+    argv = ["podman", "--root", f"{store}/root", "--runroot", f"{store}/runroot", "--tmpdir", f"{store}/tmp",
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+    podman = shutil.which("podman")
+    if not podman:
+        raise OSError("podman not installed")
+
+    def pm(*args, check=True):
+        return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=120, check=check,
+                              stdin=subprocess.DEVNULL)
+    try:
+        subprocess.run(["tar", "-C", f"{PODMAN}/rootfs", "-cf", f"{PODMAN}/rootfs.tar", "."], check=True,
+                       capture_output=True, timeout=60)
+        pm("import", "-q", f"{PODMAN}/rootfs.tar", "localhost/husk-bench-busybox")
+        cid = pm("create", "--network", "none", "localhost/husk-bench-busybox", "/bin/true").stdout.split()[-1]
+        pm("init", cid, check=False)
+        with open(f"{store}/root/vfs-containers/{cid}/userdata/config.json") as f:
+            return json.load(f)
+    except subprocess.CalledProcessError as e:
+        raise OSError(f"{' '.join(e.cmd[len(argv):len(argv) + 1])}: {(e.stderr or '').strip()[-300:]}")
+    finally:
+        subprocess.run(argv + ["rm", "-a", "-f"], capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+        unmount_leftovers(None)
+        shutil.rmtree(store, ignore_errors=True)
+        try:
+            os.unlink(f"{PODMAN}/rootfs.tar")
+        except OSError:
+            pass
+
+
+def make_podman_bundles(rootfs, cfg):
+    """Bundles with podman's config: /bin/true, sleep, the dd workload, each also without
+    linux.seccomp. root.path and the bind-mount sources point at the bench's own files (a
+    private copy of the rootfs, since podman's root is writable and needs /run/.containerenv);
+    rlimits are lowered to what this process may set (NOFILE 1024: no CAP_SYS_RESOURCE here);
+    cgroupsPath is dropped so that each runtime derives one from the container id."""
+    private = f"{PODMAN}/rootfs"
+    shutil.rmtree(PODMAN, ignore_errors=True)
+    shutil.copytree(rootfs, private, symlinks=True)
+    os.makedirs(f"{private}/run", exist_ok=True)
+    open(f"{private}/run/.containerenv", "w").close()
+    spec = podman_config()
+    files = f"{PODMAN}/files"
+    os.makedirs(f"{files}/shm", exist_ok=True)
+    for dst in ("/etc/hosts", "/etc/hostname", "/run/.containerenv", "/etc/resolv.conf"):
+        with open(f"{files}/{os.path.basename(dst)}", "w") as f:
+            f.write({"/etc/hosts": "127.0.0.1 localhost\n", "/etc/hostname": "bench\n"}.get(dst, ""))
+    for m in spec.get("mounts", []):
+        if m.get("type") == "bind" or "bind" in m.get("options", []):
+            name = "shm" if m["destination"] == "/dev/shm" else os.path.basename(m["destination"])
+            if not os.path.exists(f"{files}/{name}"):
+                raise ValueError(f"podman's config binds {m['destination']}, which the bench does not provide")
+            m["source"] = f"{files}/{name}"
+    spec["root"] = {"path": private}
+    spec["process"]["terminal"] = False
+    spec["linux"].pop("cgroupsPath", None)
+    for r in spec["process"].get("rlimits", []):
+        res = getattr(resource, r["type"], None)
+        hard = resource.getrlimit(res)[1] if res is not None else resource.RLIM_INFINITY
+        limit = 1024 if r["type"] == "RLIMIT_NOFILE" else r["hard"]
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        r["soft"] = r["hard"] = limit
+    if "seccomp" not in spec["linux"]:
+        raise ValueError("podman's config has no linux.seccomp")
+    dd = ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=1", f"count={cfg.dd_count}"]
+    out = {}
+    for name, args in (("true", ["/bin/true"]), ("sleep", ["/bin/sleep", "100"]), ("dd", dd)):
+        for suffix, seccomp in (("", True), ("_noseccomp", False)):
+            s = json.loads(json.dumps(spec))
+            s["process"]["args"] = args
+            if not seccomp:
+                del s["linux"]["seccomp"]
+            d = f"{PODMAN}/bundle-{name}{suffix}"
+            os.makedirs(d, exist_ok=True)
+            with open(f"{d}/config.json", "w") as f:
+                json.dump(s, f, indent=2)
+            out[name + suffix] = d
+    sc = spec["linux"]["seccomp"]
+    log(f"bench: podman config: {len(spec['mounts'])} mounts, "
+        f"{sum(len(x.get('names', [])) for x in sc.get('syscalls', []))} syscall names, "
+        f"architectures {','.join(sc.get('architectures', []))}")
     return out
 
 
@@ -993,6 +1184,18 @@ def evaluate_targets(res, binfo, cfg):
     cmp("many", f"create with {cfg.many} present within 10% of with none",
         ratio(med("manyN.create", "husk"), med("many0.create", "husk")), TARGETS["many_create_ratio"],
         "{:.2f}x", why(("many0.create", "husk"), ("manyN.create", "husk")))
+    cmp("run_floor", "minimal run <= 1.5x the unshare floor", ratio(med("run", "husk"), med("run", "floor")),
+        TARGETS["run_vs_floor"], "{:.2f}x floor", why(("run", "husk")))
+    cmp("prun", "run, podman's config <= 0.35x crun", ratio(med("prun", "husk"), med("prun", "crun")),
+        TARGETS["prun_vs_crun"], "{:.2f}x crun", why(("prun", "husk"), ("prun", "crun")))
+    cmp("prun_seccomp", "run, podman's config <= 1.3x without seccomp",
+        ratio(med("prun", "husk"), med("prun_noseccomp", "husk")), TARGETS["prun_vs_noseccomp"],
+        "{:.2f}x", why(("prun", "husk"), ("prun_noseccomp", "husk")))
+    cmp("dd", "dd under podman's profile <= 1.05x no filter",
+        ratio(med("dd", "husk"), med("dd_noseccomp", "husk")), TARGETS["dd_overhead"],
+        "{:.2f}x", why(("dd", "husk"), ("dd_noseccomp", "husk")))
+    cmp("exec", "exec /bin/true <= 0.3x crun", ratio(med("exec", "husk"), med("exec", "crun")),
+        TARGETS["exec_vs_crun"], "{:.2f}x crun", why(("exec", "husk"), ("exec", "crun")))
     return t
 
 
@@ -1019,7 +1222,7 @@ def report(cfg, res, rts, binfo, targets, meta):
     lines.append(hdr)
     lines.append("-" * len(hdr))
     for key, label, unit in METRICS:
-        label = label.format(cycles=cfg.cycles, parallel=cfg.parallel, many=cfg.many)
+        label = label.format(cycles=cfg.cycles, parallel=cfg.parallel, many=cfg.many, dd_count=cfg.dd_count)
         sums = {n: res.summary(key, n) for n in names}
         if all(v is None for v in sums.values()):
             continue
@@ -1039,6 +1242,14 @@ def report(cfg, res, rts, binfo, targets, meta):
             ratios.append(f"{n} {r:.2f}x")
     if ratios:
         lines.append(f"{'create slowdown with many present':{w0}}  " + ", ".join(ratios))
+    for label, num, den in (("podman run: with / without seccomp", "prun", "prun_noseccomp"),
+                            ("dd: with / without seccomp", "dd", "dd_noseccomp"),
+                            ("husk podman run: cold / warm cache", "prun_cold", "prun")):
+        rs = [f"{n} {r:.2f}x" for n in names if (r := ratio(res.median(num, n), res.median(den, n))) is not None]
+        if label.startswith("husk"):
+            rs = rs[:1] if rs and rs[0].startswith("husk") else []
+        if rs:
+            lines.append(f"{label:{w0}}  " + ", ".join(rs))
     lines.append("")
     sizes = [f"{binfo[n]['size'] / 1e6:.2f} MB" if "size" in binfo.get(n, {}) else "missing" for n in names]
     lines.append(f"{'binary size':{w0}}" + "".join(f"{s:>{w}}" for s in sizes))
@@ -1149,7 +1360,14 @@ def main():
                     log(f"bench: continuing; {rt.name}'s metrics will show as failed")
                 rt.delete_all(rt.ids)
 
-        bench = Bench(cfg, rts, res, bundles, floor_argv, helper)
+        pod = {}
+        if {"engine", "dd"} & set(cfg.suites):
+            try:
+                pod = make_podman_bundles(rootfs, cfg)
+            except (OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
+                pod = {"error": str(e)}
+                log(f"bench: no podman config: {e}")
+        bench = Bench(cfg, rts, res, bundles, floor_argv, helper, pod)
         for suite in cfg.suites:
             fn = getattr(bench, f"suite_{suite}", None)
             if fn is None:
@@ -1173,7 +1391,7 @@ def main():
     names = [rt.name for rt in rts]
     metrics = {}
     for key, label, unit in METRICS:
-        entry = {"label": label.format(cycles=cfg.cycles, parallel=cfg.parallel, many=cfg.many).strip(),
+        entry = {"label": label.format(cycles=cfg.cycles, parallel=cfg.parallel, many=cfg.many, dd_count=cfg.dd_count).strip(),
                  "unit": unit}
         for n in names + (["floor"] if key == "run" else []):
             s = res.summary(key, n)

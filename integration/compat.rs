@@ -512,6 +512,52 @@ fn seccomp_enosys_for_openat2_and_close_range() {
     env.assert_nothing_left(&id);
 }
 
+/// husk compiles a profile once and keeps the filter under --root: the next container with
+/// the same profile gets it from the cache, and a damaged entry is not used (the profile is
+/// compiled again and the entry written anew). The filter must act the same every time.
+#[test]
+fn seccomp_cache_hit_and_damaged_entry_act_the_same() {
+    let env = TestEnv::new("seccache");
+    let mut c = env.config(&["sh", "-c", "mkdir /tmp/d 2>/dev/null; echo mkdir=$?; echo ok"]);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]
+    });
+    let run = |n: u32| {
+        let id = env.id(&format!("c{n}"));
+        let out = run_fg(&env, &id, &c).expect_ok();
+        assert_eq!(out.stdout.trim(), "mkdir=1\nok", "run {n}: {out:?}");
+        env.assert_nothing_left(&id);
+    };
+    run(1);
+    if is_runc() {
+        return; // runc has no cache
+    }
+    let dir = env.root.join("@seccomp-cache");
+    let entries = || -> Vec<std::path::PathBuf> {
+        fs::read_dir(&dir)
+            .expect("cache dir")
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    let first = entries();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let stored = fs::read(&first[0]).unwrap();
+    run(2); // a hit
+    assert_eq!(entries(), first);
+    let mut bad = stored.clone();
+    let at = bad.len() - 20; // inside the program
+    bad[at] ^= 0xff;
+    fs::write(&first[0], &bad).unwrap();
+    run(3); // refused, compiled again
+    assert_eq!(fs::read(&first[0]).unwrap(), stored, "entry not rewritten");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+    run(4); // a directory others can write is not used at all
+    assert_eq!(fs::read(&first[0]).unwrap(), stored);
+}
+
 /// `ps ID ARGS...`: what follows the id goes to ps(1).
 #[test]
 fn ps_args_after_id() {

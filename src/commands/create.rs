@@ -111,7 +111,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
 
     // Everything that can be checked without side effects is checked before the state dir.
     let plan = Plan::from_spec(spec)?;
-    let seccomp = crate::security::seccomp_glue::compile(spec)?;
+    let seccomp = crate::security::seccomp_glue::compile(spec, &g.root)?;
     let cgroup_cfg = crate::cgroups_glue::plan(spec, &o.id)?;
     // The terminal goes to the caller's socket, or back to us (a socketpair) for relaying.
     let (console, relay) = match &o.console_socket {

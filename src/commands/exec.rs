@@ -82,7 +82,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     // Everything that can fail without side effects comes first.
     let namespaces = open_namespaces(&c)?;
     let seccomp = match &c.state.seccomp {
-        Some(s) => Some(crate::security::seccomp::compile(s)?),
+        Some(s) => Some(crate::security::seccomp_cache::compile(s, &g.root)?),
         None => None,
     };
     let caps = caps::Sets::from_spec(process.capabilities().as_ref());

@@ -3,6 +3,7 @@
 pub mod apparmor;
 pub mod caps;
 pub mod seccomp;
+pub mod seccomp_cache;
 pub mod seccomp_glue;
 pub mod selinux;
 

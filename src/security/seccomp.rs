@@ -124,13 +124,16 @@ const ALL_ARCHS: [Arch; 24] = [
 
 /// A seccomp profile checked and compiled to a classic-BPF program, ready for [`load`].
 /// Plain data: it can be built before fork/clone and used in the child.
+/// The fields are visible to seccomp_cache, which stores and restores them.
 pub struct CompiledFilter {
-    program: Vec<libc::sock_filter>,
+    pub(super) program: Vec<libc::sock_filter>,
     /// The flags passed to seccomp(2), NEW_LISTENER included when `notify` is set.
-    flags: libc::c_ulong,
-    notify: bool,
-    listener_path: Option<PathBuf>,
-    listener_metadata: Option<String>,
+    pub(super) flags: libc::c_ulong,
+    pub(super) notify: bool,
+    pub(super) listener_path: Option<PathBuf>,
+    pub(super) listener_metadata: Option<String>,
+    /// What compiling logged as warnings, so that a cache hit can log them again.
+    pub(super) warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for CompiledFilter {
@@ -171,9 +174,20 @@ fn cfg(msg: String) -> Error {
     Error::Config(msg)
 }
 
+/// libseccomp's binary-tree optimisation (SCMP_FLTATR_CTL_OPTIMIZE 2): syscalls are found by
+/// a search over their numbers instead of a linear chain, a few comparisons instead of up to
+/// one per rule on every syscall the container makes. Part of the cache key.
+pub(super) const OPTIMIZE: u32 = 2;
+
 /// Check `linux.seccomp` and compile it. Call it in the runtime process before the init is
 /// created, so that a bad profile fails `create` before anything is started.
+/// (seccomp_cache::compile is the same with a cache of the result.)
 pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
+    compile_with(spec, OPTIMIZE)
+}
+
+/// [`compile`] with a given optimisation level (1: libseccomp's linear default).
+pub(super) fn compile_with(spec: &LinuxSeccomp, optimize: u32) -> Result<CompiledFilter> {
     let default_action = to_action(
         spec.default_action(),
         spec.default_errno_ret(),
@@ -194,6 +208,12 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
 
     let mut ctx = ScmpFilterContext::new(default_action)
         .map_err(|e| Error::Other(format!("seccomp: cannot create a libseccomp filter: {e}")))?;
+    if optimize > 1 {
+        if let Err(e) = ctx.set_ctl_optimize(optimize) {
+            // libseccomp < 2.5: the linear filter behaves the same, only slower.
+            log::debug!("seccomp: libseccomp optimisation level {optimize} not available: {e}");
+        }
+    }
 
     for (i, arch) in spec.architectures().iter().flatten().enumerate() {
         let scmp = to_scmp_arch(*arch);
@@ -223,6 +243,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
     }
 
     let mut notify = false;
+    let mut warnings = Vec::new();
     // The highest native syscall number the profile names, for the ENOSYS stub.
     let mut highest: i32 = -1;
     for (i, call) in spec.syscalls().iter().flatten().enumerate() {
@@ -254,10 +275,14 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
                     highest = highest.max(s.as_raw_syscall());
                     resolved.push((name, s));
                 }
-                Err(_) => log::warn!(
-                    "{field}.names[{j}]: unknown syscall {name:?} (libseccomp {}), ignored",
-                    libseccomp_version()
-                ),
+                Err(_) => {
+                    let w = format!(
+                        "{field}.names[{j}]: unknown syscall {name:?} (libseccomp {}), ignored",
+                        libseccomp_version()
+                    );
+                    log::warn!("{w}");
+                    warnings.push(w);
+                }
             }
         }
         if action == default_action {
@@ -312,6 +337,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<CompiledFilter> {
         notify,
         listener_path,
         listener_metadata,
+        warnings,
     })
 }
 
@@ -608,7 +634,7 @@ fn enosys_stub(default_action: ScmpAction, highest: i32) -> Option<Vec<libc::soc
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum Probe {
+pub(super) enum Probe {
     Supported,
     Unsupported,
     /// The probe itself was refused (e.g. husk runs under a filter that blocks seccomp(2)).
@@ -617,7 +643,7 @@ enum Probe {
 
 /// Ask the kernel whether it knows a filter flag: with a NULL program it checks the flags
 /// (EINVAL if unknown) before reading the program (EFAULT). Nothing is installed.
-fn probe_flag(bit: libc::c_ulong) -> Probe {
+pub(super) fn probe_flag(bit: libc::c_ulong) -> Probe {
     let mut flags = bit;
     if bit == FLAG_WAIT_KILLABLE_RECV {
         flags |= FLAG_NEW_LISTENER; // refused on its own
@@ -641,7 +667,7 @@ fn probe_flag(bit: libc::c_ulong) -> Probe {
     }
 }
 
-fn flag_bit(flag: LinuxSeccompFilterFlag) -> (&'static str, libc::c_ulong) {
+pub(super) fn flag_bit(flag: LinuxSeccompFilterFlag) -> (&'static str, libc::c_ulong) {
     match flag {
         LinuxSeccompFilterFlag::SeccompFilterFlagTsync => KNOWN_FLAGS[0],
         LinuxSeccompFilterFlag::SeccompFilterFlagLog => KNOWN_FLAGS[1],
@@ -670,7 +696,7 @@ fn arch_name(arch: Arch) -> String {
     }
 }
 
-fn libseccomp_version() -> String {
+pub(super) fn libseccomp_version() -> String {
     match libseccomp::ScmpVersion::current() {
         Ok(v) => format!("{}.{}.{}", v.major, v.minor, v.micro),
         Err(_) => "(unknown version)".into(),

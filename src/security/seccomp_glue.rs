@@ -3,13 +3,15 @@ use super::seccomp::{self, CompiledFilter};
 use crate::error::Result;
 use oci_spec::runtime::Spec;
 use std::os::fd::OwnedFd;
+use std::path::Path;
 
 pub type Compiled = CompiledFilter;
 
-/// Compile `linux.seccomp` (before clone, so a bad profile fails create before any fork).
-pub fn compile(spec: &Spec) -> Result<Option<Compiled>> {
+/// Compile `linux.seccomp` (before clone, so a bad profile fails create before any fork),
+/// through the cache of compiled filters under the state root `root`.
+pub fn compile(spec: &Spec, root: &Path) -> Result<Option<Compiled>> {
     match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => seccomp::compile(s).map(Some),
+        Some(s) => super::seccomp_cache::compile(s, root).map(Some),
         None => Ok(None),
     }
 }
