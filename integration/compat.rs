@@ -518,7 +518,11 @@ fn seccomp_enosys_for_openat2_and_close_range() {
 #[test]
 fn seccomp_cache_hit_and_damaged_entry_act_the_same() {
     let env = TestEnv::new("seccache");
-    let mut c = env.config(&["sh", "-c", "mkdir /tmp/d 2>/dev/null; echo mkdir=$?; echo ok"]);
+    let mut c = env.config(&[
+        "sh",
+        "-c",
+        "mkdir /tmp/d 2>/dev/null; echo mkdir=$?; echo ok",
+    ]);
     c["linux"]["seccomp"] = json!({
         "defaultAction": "SCMP_ACT_ALLOW",
         "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
