@@ -10,6 +10,7 @@ mod cgroups;
 mod cli;
 mod compat;
 mod crun_suite;
+mod engine;
 mod exec;
 mod hooks;
 mod lifecycle;
