@@ -13,7 +13,7 @@ use serde_json::Value;
 const PROCESS: &[(&[&str], &str)] = &[
     (
         &["execCPUAffinity"],
-        "CPU affinity for the container's process is not implemented",
+        "CPU affinity for the container's process: not supported yet",
     ),
     (
         &["commandLine"],
@@ -28,19 +28,19 @@ const PROCESS: &[(&[&str], &str)] = &[
 const CONFIG: &[(&[&str], &str)] = &[
     (
         &["linux", "netDevices"],
-        "moving network devices into the container is not implemented",
+        "moving network devices into the container: not supported yet",
     ),
     (
         &["linux", "memoryPolicy"],
-        "a NUMA memory policy (set_mempolicy) is not implemented",
+        "a NUMA memory policy (set_mempolicy): not supported yet",
     ),
     (
         &["linux", "intelRdt"],
-        "Intel RDT (resctrl) is not implemented",
+        "Intel RDT (resctrl): not supported yet",
     ),
     (
         &["linux", "personality", "flags"],
-        "personality flags are not implemented",
+        "personality flags: not supported yet",
     ),
     (
         &["vm"],
