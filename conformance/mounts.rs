@@ -567,3 +567,149 @@ fn root_readonly_false() {
     let r = b.run(&cfg);
     assert!(has_opt(r.mount("/"), "options", "rw"), "{}", r.mount("/"));
 }
+
+/// The propagation fields of "/" and "/proc" as the container sees them, with
+/// linux.rootfsPropagation `prop` and a rootfs that sits on a host mount that is shared (the
+/// host's "/" is often private, and then no mount can become a slave of it): the test rootfs
+/// is bound into a shared tmpfs (a mount made under a shared mount is shared) and the config
+/// points there. Also checks that nothing the container mounted showed up on the host.
+fn root_propagation_on_shared_holder(name: &str, prop: &str) -> (Vec<String>, Vec<String>) {
+    let b = Bundle::new(name);
+    let holder = HostTmpfs::new(b.dir.join("holder"));
+    let shared = Command::new("mount")
+        .arg("--make-shared")
+        .arg(&holder.0)
+        .status()
+        .unwrap();
+    assert!(shared.success(), "make {} shared", holder.0.display());
+    let root = holder.0.join("rootfs");
+    std::fs::create_dir_all(&root).unwrap();
+    let bound = Command::new("mount")
+        .arg("--bind")
+        .arg(rootfs())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(
+        bound.success(),
+        "bind the rootfs into {}",
+        holder.0.display()
+    );
+    let mut cfg = base_config(&[]);
+    cfg["root"]["path"] = json!(root);
+    cfg["linux"]["rootfsPropagation"] = json!(prop);
+    let r = b.run(&cfg);
+    let fields = |p: &str| -> Vec<String> {
+        r.mount(p)["propagation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let out = (fields("/"), fields("/proc"));
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let below = format!(" {}/", root.display());
+    assert!(
+        !host.lines().any(|l| l.contains(&below)),
+        "a container mount reached the host under {}",
+        root.display()
+    );
+    drop(holder);
+    out
+}
+
+fn starts(fields: &[String], p: &str) -> bool {
+    fields.iter().any(|f| f.starts_with(p))
+}
+
+/// "shared": "/" in a peer group of its own (crun; runc < 1.2 leaves it private).
+#[test]
+fn rootfs_propagation_root_shared() {
+    if skip_on_old_runc("rootfsPropagation shared on the container's /") {
+        return;
+    }
+    let (root, proc) = root_propagation_on_shared_holder("rootprop-shared", "shared");
+    assert!(
+        starts(&root, "shared:") && !starts(&root, "master:"),
+        "{root:?}"
+    );
+    assert_eq!(proc, Vec::<String>::new(), "plain shared is for / alone");
+}
+
+/// "rshared": "/" and every mount under it shared.
+#[test]
+fn rootfs_propagation_root_rshared() {
+    if skip_on_old_runc("rootfsPropagation rshared on the container's /") {
+        return;
+    }
+    let (root, proc) = root_propagation_on_shared_holder("rootprop-rshared", "rshared");
+    assert!(
+        starts(&root, "shared:") && !starts(&root, "master:"),
+        "{root:?}"
+    );
+    assert!(starts(&proc, "shared:"), "{proc:?}");
+}
+
+/// "slave": "/" receives the host's mount events (a slave of the host mount holding it).
+#[test]
+fn rootfs_propagation_root_slave() {
+    if skip_on_old_runc("rootfsPropagation slave on the container's /") {
+        return;
+    }
+    let (root, _) = root_propagation_on_shared_holder("rootprop-slave", "slave");
+    assert!(
+        starts(&root, "master:") && !starts(&root, "shared:"),
+        "{root:?}"
+    );
+}
+
+/// "rslave": the same for "/" (runc 1.1 too); /proc, a new mount, has no master and stays
+/// private.
+#[test]
+fn rootfs_propagation_root_rslave() {
+    let (root, proc) = root_propagation_on_shared_holder("rootprop-rslave", "rslave");
+    assert!(
+        starts(&root, "master:") && !starts(&root, "shared:"),
+        "{root:?}"
+    );
+    assert_eq!(proc, Vec::<String>::new());
+}
+
+#[test]
+fn rootfs_propagation_root_private() {
+    let (root, _) = root_propagation_on_shared_holder("rootprop-private", "private");
+    assert_eq!(root, Vec::<String>::new());
+}
+
+#[test]
+fn rootfs_propagation_root_rprivate() {
+    let (root, proc) = root_propagation_on_shared_holder("rootprop-rprivate", "rprivate");
+    assert_eq!(root, Vec::<String>::new());
+    assert_eq!(proc, Vec::<String>::new());
+}
+
+/// "unbindable" on a rootfs that sits on a shared mount (runc < 1.2 fails to bind it).
+#[test]
+fn rootfs_propagation_root_unbindable() {
+    if skip_on_old_runc("rootfsPropagation unbindable") {
+        return;
+    }
+    let (root, proc) = root_propagation_on_shared_holder("rootprop-unbind", "unbindable");
+    assert_eq!(root, vec!["unbindable".to_string()]);
+    assert_eq!(
+        proc,
+        Vec::<String>::new(),
+        "plain unbindable is for / alone"
+    );
+}
+
+#[test]
+fn rootfs_propagation_root_runbindable() {
+    if skip_on_old_runc("rootfsPropagation runbindable") {
+        return;
+    }
+    let (root, proc) = root_propagation_on_shared_holder("rootprop-runbind", "runbindable");
+    assert_eq!(root, vec!["unbindable".to_string()]);
+    assert_eq!(proc, vec!["unbindable".to_string()]);
+}

@@ -11,6 +11,7 @@ mod cli;
 mod compat;
 mod crun_suite;
 mod docker_config;
+mod engine;
 mod exec;
 mod faults;
 mod hooks;

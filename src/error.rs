@@ -86,3 +86,22 @@ impl<T> Context<T> for std::result::Result<T, std::io::Error> {
         self.map_err(|e| Error::io(what(), e))
     }
 }
+
+/// A value from the config as an error message quotes it: whole when short, else its first
+/// 64 bytes, "..." and its length, so a hostile 10 MB field still gives a one-line error.
+pub fn shorten(v: &str) -> String {
+    const KEEP: usize = 64;
+    if v.len() <= KEEP {
+        return v.to_string();
+    }
+    let mut end = KEEP;
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &v[..end], v.len())
+}
+
+/// `shorten` for a path.
+pub fn shorten_path(p: &std::path::Path) -> String {
+    shorten(&p.to_string_lossy())
+}

@@ -207,3 +207,34 @@ pub fn write_time_offsets(spec: &Spec) -> Result<()> {
     std::fs::write("/proc/self/timens_offsets", s)
         .ctx(|| "linux.timeOffsets: writing /proc/self/timens_offsets".to_string())
 }
+
+/// Bring `lo` up in a network namespace this container created (runc and crun do; engines
+/// rely on it: `podman run --network none`, pods talking over localhost). A new namespace has
+/// only `lo`, and it is down. Not done for a namespace joined by path: that one belongs to
+/// whoever made it.
+pub fn loopback_up() -> Result<()> {
+    let what = "linux.namespaces (network): bringing the loopback interface up";
+    // SAFETY: socket with constant arguments; the fd is owned right below.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if s < 0 {
+        return Err(Error::sys(what, nix::errno::Errno::last()));
+    }
+    // SAFETY: fresh fd.
+    let s = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s) };
+    // SAFETY: ifreq is plain data; zeroed is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, c) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *c as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS / SIOCSIFFLAGS read and write the ifreq we pass.
+    unsafe {
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) != 0 {
+            return Err(Error::sys(what, nix::errno::Errno::last()));
+        }
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) != 0 {
+            return Err(Error::sys(what, nix::errno::Errno::last()));
+        }
+    }
+    Ok(())
+}

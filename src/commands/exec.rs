@@ -80,6 +80,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let pid_file = a.value("pid-file").map(PathBuf::from);
 
     // Everything that can fail without side effects comes first.
+    let root = shared_mount_ns_root(&c)?;
     let namespaces = open_namespaces(&c)?;
     let seccomp = match &c.state.seccomp {
         Some(s) => Some(crate::security::seccomp_cache::compile(s, &g.root)?),
@@ -140,6 +141,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         selinux_label,
         host_proc: host_proc.as_ref(),
         cgroup_tasks: &cgroup_tasks,
+        root: root.as_ref(),
     };
     let (child, in_cgroup) = spawn_stage(cgroup_dir.as_ref())?;
     if child == 0 {
@@ -260,6 +262,29 @@ fn drive(
             None => return Err(Error::Other("exec: the process exited during setup".into())),
         }
     }
+}
+
+/// A container without a mount namespace of its own (it shares ours) is only chrooted into its
+/// rootfs: joining its mount namespace would give the process the host's root. So the process
+/// chroots into init's root instead (opened here; open_namespaces then checks init is alive).
+fn shared_mount_ns_root(c: &Container) -> Result<Option<OwnedFd>> {
+    let pid = c.state.pid;
+    let theirs = std::fs::metadata(format!("/proc/{pid}/ns/mnt"))
+        .map_err(|e| Error::io(format!("exec: /proc/{pid}/ns/mnt"), e))?;
+    let ours = std::fs::metadata("/proc/self/ns/mnt")
+        .map_err(|e| Error::io("exec: /proc/self/ns/mnt", e))?;
+    if ours.dev() != theirs.dev() || ours.ino() != theirs.ino() {
+        return Ok(None);
+    }
+    let path = format!("/proc/{pid}/root");
+    let fd = nix::fcntl::open(
+        Path::new(&path),
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| format!("exec: opening {path}"))?;
+    // SAFETY: fresh fd.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 /// Open the container's namespaces through its init, in join order. Namespaces the runtime
@@ -527,7 +552,9 @@ fn read_process(path: &Path) -> Result<Process> {
     let mut data = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PROCESS_BYTES), &mut data)
         .map_err(|e| Error::Usage(format!("{what}: {}", crate::spec::io_desc(&e))))?;
-    crate::spec::parse_as::<Process>(&data, &what, crate::spec::normalize_process)
+    let p = crate::spec::parse_as::<Process>(&data, &what, crate::spec::normalize_process)?;
+    crate::spec::fields::check_process(&data, &what)?;
+    Ok(p)
 }
 
 /// runc's checks of the process to exec.

@@ -27,6 +27,24 @@ pub const SECCOMP_DONE: u8 = b's';
 /// Init failed; payload is the message.
 pub const ERROR: u8 = b'E';
 
+/// The longest error message init sends: far above any real one, and well below what one
+/// datagram may carry (a longer one would fail to send, and the runtime would only see init
+/// exit), so a message quoting a hostile value still arrives.
+const MAX_ERROR: usize = 8 << 10;
+
+/// An error message cut to what the channel carries.
+pub fn bounded(mut msg: String) -> String {
+    if msg.len() > MAX_ERROR {
+        let mut end = MAX_ERROR;
+        while !msg.is_char_boundary(end) {
+            end -= 1;
+        }
+        msg.truncate(end);
+        msg.push_str("...");
+    }
+    msg
+}
+
 pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: fds is a valid 2-element array.

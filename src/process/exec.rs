@@ -40,6 +40,8 @@ pub struct ExecArgs<'a> {
     pub host_proc: Option<&'a crate::rootfs::ProcFs>,
     /// The `tasks` files of the container's cgroup v1 directories, opened by the runtime.
     pub cgroup_tasks: &'a [OwnedFd],
+    /// The container's root, when it shares the runtime's mount namespace: chrooted into.
+    pub root: Option<&'a OwnedFd>,
 }
 
 /// The first child: wait until the runtime is done with our cgroup2 membership, move
@@ -62,6 +64,10 @@ pub fn stage(a: &ExecArgs) -> ! {
                     nix::errno::Errno::last(),
                 ));
             }
+        }
+        if let Some(root) = a.root {
+            crate::rootfs::chroot_into_rootfs(root)
+                .map_err(|e| Error::Other(format!("exec: {e}")))?;
         }
         let pid = super::clone(libc::CLONE_PARENT as u64)
             .ctx(|| "exec: forking the process in the container".into())?;

@@ -113,7 +113,11 @@ pub fn init(a: &InitArgs) -> ! {
 }
 
 pub(crate) fn fail(sock: &OwnedFd, e: Error) -> ! {
-    let _ = channel::send(sock, channel::ERROR, e.to_string().as_bytes());
+    let _ = channel::send(
+        sock,
+        channel::ERROR,
+        channel::bounded(e.to_string()).as_bytes(),
+    );
     exit(1)
 }
 
@@ -156,6 +160,9 @@ fn setup(a: &InitArgs) -> Result<Never> {
             become_ns_root()?;
         }
         namespaces::join(a.plan, |_| true)?;
+    }
+    if a.plan.new_flags & libc::CLONE_NEWNET != 0 {
+        namespaces::loopback_up()?;
     }
     // 2. A new session: the container must not share the caller's controlling terminal.
     nix::unistd::setsid().ctx(|| "setsid".into())?;
@@ -235,13 +242,13 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 5. Hostname and domainname (the UTS namespace was checked at load).
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        nix::unistd::sethostname(h).ctx(|| format!("hostname {h:?}"))?;
+        nix::unistd::sethostname(h).ctx(|| format!("hostname \"{}\"", crate::error::shorten(h)))?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
         // SAFETY: pointer and length of a valid string.
         if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
             return Err(Error::sys(
-                format!("domainname {d:?}"),
+                format!("domainname \"{}\"", crate::error::shorten(d)),
                 nix::errno::Errno::last(),
             ));
         }
@@ -286,7 +293,17 @@ fn setup(a: &InitArgs) -> Result<Never> {
     }
 
     // 8. pivot_root: from here on only the container's filesystem is visible.
-    rootfs::pivot_into_rootfs(&root, a.no_pivot)?;
+    // Without a mount namespace nothing is mounted, so the rootfs has no /proc of ours: the
+    // exec fifo (step 18) is reopened through the runtime's, opened before the chroot (closed
+    // on exec; the program never holds it).
+    let fifo_proc = if rootfs::has_mount_ns(spec) {
+        rootfs::pivot_into_rootfs(&root, a.no_pivot)?;
+        None
+    } else {
+        let proc = rootfs::ProcFs::open("/proc")?;
+        rootfs::chroot_into_rootfs(&root)?;
+        Some(proc)
+    };
     drop(root);
     log::debug!("init: in the container's root");
 
@@ -364,6 +381,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let cwd_done = set_cwd(process.cwd(), true)?;
     log::debug!("init: closing the pipe to signal completion is next");
     let mut keep = vec![a.sock.as_raw_fd(), a.fifo.as_raw_fd()];
+    keep.extend(fifo_proc.as_ref().map(|p| p.as_raw_fd()));
     keep.extend(exec_labels.fds());
     keep.extend(crate::logger::log_fd());
     close_fds_except(3 + a.preserved_fds, &keep);
@@ -419,7 +437,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
     //     blocks until `start` opens it for reading.
     set_pdeathsig(0);
     channel::send(a.sock, channel::READY, &[])?;
-    let fifo = open_fifo(a.fifo)?;
+    let fifo = open_fifo(a.fifo, fifo_proc.as_ref())?;
 
     // 19. startContainer hooks, in the container, after start and before the program, with
     //     the process's environment when they have none of their own (as runc). A failure
@@ -503,11 +521,16 @@ pub(crate) fn join_session_keyring() {
 }
 
 /// Open the fifo for writing through its O_PATH fd; blocks until `start` opens it.
-fn open_fifo(fifo: &OwnedFd) -> Result<OwnedFd> {
-    let path = CString::new(format!("/proc/self/fd/{}", fifo.as_raw_fd())).unwrap_or_default();
+/// `proc` is the procfs to reopen it through, when not the container's /proc.
+fn open_fifo(fifo: &OwnedFd, proc: Option<&rootfs::ProcFs>) -> Result<OwnedFd> {
+    let (dir, prefix) = match proc {
+        Some(p) => (p.as_raw_fd(), ""),
+        None => (libc::AT_FDCWD, "/proc/"),
+    };
+    let path = CString::new(format!("{prefix}self/fd/{}", fifo.as_raw_fd())).unwrap_or_default();
     loop {
-        // SAFETY: open with a valid path.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        // SAFETY: openat with a valid path and a valid (or AT_FDCWD) dir fd.
+        let fd = unsafe { libc::openat(dir, path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
         if fd >= 0 {
             // SAFETY: fresh fd.
             return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
@@ -553,7 +576,7 @@ fn set_cwd(cwd: &Path, denied_ok: bool) -> Result<bool> {
     let denied = |e: nix::errno::Errno| {
         denied_ok && matches!(e, nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
     };
-    let what = || format!("process.cwd {}", cwd.display());
+    let what = || format!("process.cwd {}", crate::error::shorten_path(cwd));
     let root = nix::fcntl::open(
         "/",
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,

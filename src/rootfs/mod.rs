@@ -90,6 +90,12 @@ fn openat2(dir: RawFd, rel: &Path, flags: libc::c_int, resolve: u64) -> nix::Res
 /// non-procfs /proc of a hostile rootfs, or a magic link all fail instead of being written.
 pub struct ProcFs(OwnedFd);
 
+impl AsRawFd for ProcFs {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 /// The inode number of every procfs root (PROC_ROOT_INO).
 const PROC_ROOT_INO: u64 = 1;
 
@@ -384,6 +390,9 @@ pub(crate) fn open_tree_clone(src: &Path, recursive: bool) -> nix::Result<OwnedF
 impl Setup<'_> {
     /// Everything before pivot_root. Returns an fd of the prepared rootfs.
     pub fn prepare(&self) -> Result<OwnedFd> {
+        if !has_mount_ns(self.spec) {
+            return self.prepare_without_mount_ns();
+        }
         // As runc: linux.rootfsPropagation applies to "/" of the new mount namespace before
         // anything is mounted, exactly as given (plain values act on "/" alone, r-values
         // recursively); by default every mount becomes a slave, so mount events in the container
@@ -400,11 +409,22 @@ impl Setup<'_> {
         };
         mount(NONE, "/", NONE, root_prop, NONE)
             .ctx(|| "linux.rootfsPropagation: setting the propagation of /".into())?;
-        // pivot_root refuses a shared new root or a shared parent of it.
-        let shared = root_prop.contains(MsFlags::MS_SHARED);
-        if shared {
-            make_parent_mount_private(self.rootfs)?;
-        }
+        // pivot_root refuses a shared new root or a shared parent of it, and a bind under a
+        // shared parent would show on the host: the mount holding the rootfs becomes a slave
+        // (the rootfs bind is then a slave of the host's mount, which "slave" asks for), or
+        // private when a shared "/" is asked for (a new peer group of its own, made in
+        // finalize, not one that also receives the host's events).
+        let shared = prop
+            .and_then(mounts::rootfs_propagation)
+            .is_some_and(|f| f.contains(MsFlags::MS_SHARED));
+        make_parent_mount(
+            self.rootfs,
+            if shared {
+                MsFlags::MS_PRIVATE
+            } else {
+                MsFlags::MS_SLAVE
+            },
+        )?;
         // pivot_root needs the new root to be a mount point.
         mount(
             Some(self.rootfs),
@@ -419,7 +439,7 @@ impl Setup<'_> {
                 self.rootfs.display()
             )
         })?;
-        if shared {
+        if root_prop.contains(MsFlags::MS_SHARED) {
             mount(NONE, self.rootfs, NONE, MsFlags::MS_PRIVATE, NONE)
                 .ctx(|| "making the rootfs mount private for pivot_root".into())?;
         }
@@ -468,8 +488,12 @@ impl Setup<'_> {
         // root.readonly applies; inside the root like every other path.
         if let Some(p) = self.spec.process() {
             if p.cwd().is_absolute() && p.cwd() != Path::new("/") {
-                ensure_in_root(root.as_raw_fd(), p.cwd(), Kind::Dir)
-                    .map_err(|e| Error::Other(format!("process.cwd {}: {e}", p.cwd().display())))?;
+                ensure_in_root(root.as_raw_fd(), p.cwd(), Kind::Dir).map_err(|e| {
+                    Error::Other(format!(
+                        "process.cwd {}: {e}",
+                        crate::error::shorten_path(p.cwd())
+                    ))
+                })?;
             }
         }
         if let Some(slave) = self.console {
@@ -482,6 +506,24 @@ impl Setup<'_> {
                 NONE,
             )
             .ctx(|| "binding the console onto /dev/console".into())?;
+        }
+        Ok(root)
+    }
+
+    /// In the caller's mount namespace (no mount namespace in the config, as runc allows):
+    /// nothing is mounted (the config check refused what would need a mount); only a missing
+    /// process.cwd is made, inside the root.
+    fn prepare_without_mount_ns(&self) -> Result<OwnedFd> {
+        let root = self.open_rootfs("opening")?;
+        if let Some(p) = self.spec.process() {
+            if p.cwd().is_absolute() && p.cwd() != Path::new("/") {
+                ensure_in_root(root.as_raw_fd(), p.cwd(), Kind::Dir).map_err(|e| {
+                    Error::Other(format!(
+                        "process.cwd {}: {e}",
+                        crate::error::shorten_path(p.cwd())
+                    ))
+                })?;
+            }
         }
         Ok(root)
     }
@@ -531,7 +573,7 @@ impl Setup<'_> {
         let dest = m.destination();
         let typ = m.typ().as_deref().unwrap_or("");
         let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
-        let field = || format!("mounts[{i}] ({})", dest.display());
+        let field = || format!("mounts[{i}] ({})", crate::error::shorten_path(dest));
         let bind = typ == "bind" || opts.bind;
 
         if bind {
@@ -720,6 +762,16 @@ impl Setup<'_> {
                         | MsFlags::MS_NOEXEC);
                 remount_bind(root, dest, extra)
                     .ctx(|| format!("{}: remounting the host's {host}", field()))?;
+            }
+            Err(e) if !opts.data.is_empty() => {
+                return Err(Error::sys(
+                    format!(
+                        "{}: mounting {typ} with options \"{}\"",
+                        field(),
+                        crate::error::shorten(&opts.data)
+                    ),
+                    e,
+                ))
             }
             Err(e) => return Err(Error::sys(format!("{}: mounting {typ}", field()), e)),
         }
@@ -1141,7 +1193,10 @@ impl Setup<'_> {
 /// Every error of a mount names it: "mounts[i] (dest): ..." (path resolution errors come from
 /// helpers that do not know the field).
 fn name_mount(e: Error, i: usize, m: &oci_spec::runtime::Mount) -> Error {
-    let field = format!("mounts[{i}] ({})", m.destination().display());
+    let field = format!(
+        "mounts[{i}] ({})",
+        crate::error::shorten_path(m.destination())
+    );
     if e.to_string().starts_with(&field) {
         return e;
     }
@@ -1344,6 +1399,20 @@ fn hide_host_proc_sys(rootfs: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
+/// Whether the container has a mount namespace (new or joined) of its own.
+pub fn has_mount_ns(spec: &Spec) -> bool {
+    crate::spec::namespace(spec, oci_spec::runtime::LinuxNamespaceType::Mount).is_some()
+}
+
+/// Without a mount namespace there is no root mount to switch: chroot into the rootfs, as
+/// runc does then. (A chroot, unlike pivot_root, can be left by a process holding
+/// CAP_SYS_CHROOT; that is what a config without a mount namespace asks for.)
+pub fn chroot_into_rootfs(rootfs: &OwnedFd) -> Result<()> {
+    nix::unistd::fchdir(rootfs.as_raw_fd()).ctx(|| "entering the rootfs".into())?;
+    nix::unistd::chroot(".").ctx(|| "chroot into the rootfs".into())?;
+    nix::unistd::chdir("/").ctx(|| "chdir /".into())
+}
+
 /// Switch the root to the prepared rootfs: pivot_root, then detach the old root.
 pub fn pivot_into_rootfs(rootfs: &OwnedFd, no_pivot: bool) -> Result<()> {
     nix::unistd::fchdir(rootfs.as_raw_fd()).ctx(|| "entering the rootfs".into())?;
@@ -1380,14 +1449,6 @@ pub fn pivot_into_rootfs(rootfs: &OwnedFd, no_pivot: bool) -> Result<()> {
 /// After pivot_root: rootfs propagation, readonly and masked paths, the read-only root.
 pub fn finalize(spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
-    // Only "unbindable" is left for now (see Setup::prepare).
-    if let Some(p) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
-        if let Some(flags) =
-            mounts::rootfs_propagation(p).filter(|f| f.contains(MsFlags::MS_UNBINDABLE))
-        {
-            mount(NONE, "/", NONE, flags, NONE).ctx(|| format!("linux.rootfsPropagation {p:?}"))?;
-        }
-    }
     for p in linux
         .and_then(|l| l.readonly_paths().as_ref())
         .into_iter()
@@ -1416,6 +1477,46 @@ pub fn finalize(spec: &Spec) -> Result<()> {
             NONE,
         )
         .ctx(|| "root.readonly: remounting / read-only".into())?;
+    }
+    root_propagation(spec)
+}
+
+/// linux.rootfsPropagation on the container's "/", now that it is the root (pivot_root
+/// refuses a shared new root): the plain values for "/" alone, the r-values for every mount
+/// under it too, after which the config's mounts get their own propagation options again
+/// (an option given for one mount is more specific than the default for the tree).
+fn root_propagation(spec: &Spec) -> Result<()> {
+    let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    else {
+        return Ok(());
+    };
+    let Some(flags) = mounts::rootfs_propagation(p) else {
+        return Ok(());
+    };
+    mount(NONE, "/", NONE, flags, NONE).ctx(|| format!("linux.rootfsPropagation {p:?}"))?;
+    if !flags.contains(MsFlags::MS_REC) {
+        return Ok(());
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts = mounts::parse(m.options().as_deref().unwrap_or(&[]));
+        if opts.propagation.is_empty() {
+            continue;
+        }
+        let field = || {
+            format!(
+                "mounts[{i}] ({})",
+                crate::error::shorten_path(m.destination())
+            )
+        };
+        let top = open_in_root(libc::AT_FDCWD, m.destination(), libc::O_PATH, 0)
+            .ctx(|| format!("{}: reopening", field()))?;
+        for f in &opts.propagation {
+            mount(NONE, &fd_path(&top), NONE, *f, NONE)
+                .ctx(|| format!("{}: setting propagation", field()))?;
+        }
     }
     Ok(())
 }
@@ -1495,9 +1596,9 @@ fn mask_path(p: &str) -> Result<()> {
     .ctx(|| format!("linux.maskedPaths {p}: binding /dev/null"))
 }
 
-/// Make the mount that holds `path` private (runc's rootfsParentMountPrivate): with a shared
-/// "/", pivot_root would refuse the new root.
-fn make_parent_mount_private(path: &Path) -> Result<()> {
+/// Give the mount that holds `path` the propagation `how` (private or slave): with a shared
+/// parent, pivot_root would refuse the new root.
+fn make_parent_mount(path: &Path, how: MsFlags) -> Result<()> {
     let data =
         std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "reading mountinfo".into())?;
     let mut best: Option<PathBuf> = None;
@@ -1515,9 +1616,9 @@ fn make_parent_mount_private(path: &Path) -> Result<()> {
         }
     }
     let mp = best.unwrap_or_else(|| PathBuf::from("/"));
-    mount(NONE, &mp, NONE, MsFlags::MS_PRIVATE, NONE).ctx(|| {
+    mount(NONE, &mp, NONE, how, NONE).ctx(|| {
         format!(
-            "making {} (the mount holding the rootfs) private",
+            "setting the propagation of {} (the mount holding the rootfs)",
             mp.display()
         )
     })

@@ -5,6 +5,9 @@ use crate::error::{Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::path::{Path, PathBuf};
 
+pub mod fields;
+mod limits;
+
 /// The largest config.json we read: far above any real one, small enough that a hostile file
 /// cannot make us allocate without bound.
 const MAX_CONFIG_BYTES: u64 = 16 << 20;
@@ -40,6 +43,8 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_CONFIG_BYTES), &mut data)
         .map_err(|e| cfg(format!("{}: {}", path.display(), io_desc(&e))))?;
     let mut spec = parse(&data)?;
+    fields::check_config(&data)?;
+    limits::check(&spec)?;
     let rootfs = check(&spec, &dir)?;
     strip_rootfs_prefix(&mut spec, &rootfs);
     Ok(Bundle { dir, spec, rootfs })
@@ -256,7 +261,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         }
     }
     if !has_ns(LinuxNamespaceType::Mount) {
-        return Err(cfg("linux.namespaces: a mount namespace is required (husk always sets up the rootfs in its own mount namespace)".into()));
+        check_without_mount_ns(spec)?;
     }
     if let Some(l) = linux {
         let maps = l.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
@@ -357,6 +362,56 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         }
     }
     Ok(rootfs)
+}
+
+/// Without a mount namespace the container runs in the caller's, chrooted into its rootfs
+/// (as with runc): nothing may be mounted there, since every mount would land on the host.
+/// runc refuses masked and read-only paths; the rest it would mount on the host (or silently
+/// skip, root.readonly), so husk refuses them too, each naming its field.
+fn check_without_mount_ns(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    let non_empty = |v: Option<usize>| v.is_some_and(|n| n > 0);
+    let refused = [
+        ("mounts", non_empty(spec.mounts().as_ref().map(|m| m.len()))),
+        (
+            "linux.maskedPaths",
+            non_empty(linux.and_then(|l| l.masked_paths().as_ref().map(|m| m.len()))),
+        ),
+        (
+            "linux.readonlyPaths",
+            non_empty(linux.and_then(|l| l.readonly_paths().as_ref().map(|m| m.len()))),
+        ),
+        (
+            "linux.devices",
+            non_empty(linux.and_then(|l| l.devices().as_ref().map(|m| m.len()))),
+        ),
+        (
+            "linux.rootfsPropagation",
+            linux.is_some_and(|l| {
+                l.rootfs_propagation()
+                    .as_ref()
+                    .is_some_and(|p| !p.is_empty())
+            }),
+        ),
+        (
+            "root.readonly",
+            spec.root()
+                .as_ref()
+                .is_some_and(|r| r.readonly() == Some(true)),
+        ),
+        (
+            "process.terminal",
+            spec.process()
+                .as_ref()
+                .is_some_and(|p| p.terminal() == Some(true)),
+        ),
+    ];
+    match refused.iter().find(|(_, asked)| *asked) {
+        Some((field, _)) => Err(cfg(format!(
+            "{field}: needs a mount namespace in linux.namespaces (without one the container runs in the caller's mount namespace, where nothing is mounted)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// runc's rule: a sysctl may be set only in a namespace the container owns.
