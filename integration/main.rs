@@ -14,6 +14,7 @@ mod exec;
 mod hooks;
 mod lifecycle;
 mod run;
+mod seccomp;
 mod security;
 mod selinux;
 mod support;

@@ -90,6 +90,12 @@ fn openat2(dir: RawFd, rel: &Path, flags: libc::c_int, resolve: u64) -> nix::Res
 /// non-procfs /proc of a hostile rootfs, or a magic link all fail instead of being written.
 pub struct ProcFs(OwnedFd);
 
+impl AsRawFd for ProcFs {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 /// The inode number of every procfs root (PROC_ROOT_INO).
 const PROC_ROOT_INO: u64 = 1;
 

@@ -4,6 +4,7 @@ pub mod apparmor;
 pub mod caps;
 pub mod seccomp;
 pub mod seccomp_glue;
+pub mod seccomp_verdict;
 pub mod selinux;
 
 use crate::error::Result;
