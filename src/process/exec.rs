@@ -84,6 +84,7 @@ pub fn stage(a: &ExecArgs) -> ! {
 fn process(a: &ExecArgs) -> ! {
     match setup(a) {
         Ok((program, argv, envp, drop_sys_admin)) => {
+            log::debug!("setns_init: about to exec {}", program.to_string_lossy());
             // 4. The filter, last: nothing of the runtime runs under it but execve (and
             //    without no_new_privs, the capset that gives back CAP_SYS_ADMIN); the runtime
             //    checked that it lets them through.

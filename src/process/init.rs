@@ -445,6 +445,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
     // 18. Tell the parent we are ready, then wait for `start`: opening the fifo for writing
     //     blocks until `start` opens it for reading.
     set_pdeathsig(0);
+    log::debug!("init: closing the pipe to signal completion is next");
     channel::send(a.sock, channel::READY, &[])?;
     let fifo = open_fifo(a.fifo).unwrap_or_else(|e| fail_late(e));
 
