@@ -17,6 +17,7 @@ mod faults;
 mod hooks;
 mod lifecycle;
 mod run;
+mod seccomp;
 mod security;
 mod selinux;
 mod support;

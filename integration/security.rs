@@ -1021,3 +1021,136 @@ fn hostile_dev_console_symlink_is_replaced() {
     drop(master);
     env.assert_nothing_left(&id);
 }
+
+/// A shell script that climbs far above its cwd and says ESCAPED if it finds `marker` there,
+/// a file only the host has (in the test's own directory, which the container does not see).
+fn climb_and_look(marker: &Path) -> String {
+    format!(
+        "cd ../../../../../../../../../..; test -e .{} && echo ESCAPED; readlink /proc/self/cwd",
+        marker.display()
+    )
+}
+
+/// `exec --cwd /proc/self/fd/N` (and `exec --process` with that cwd) names whatever fd N of
+/// the exec'd process is while it enters its cwd; a runtime fd to a host directory (its
+/// cgroup directory, say) would leave the process on the host (CVE-2024-21626 on the exec
+/// path). For every N from 3 to 64: husk refuses with one line naming the cwd; under runc the
+/// process never reaches the host.
+#[test]
+fn exec_cwd_through_proc_self_fd_cannot_escape() {
+    let env = TestEnv::new("execcwdfd");
+    let id = env.id("c");
+    let marker = env.dir.join("host-only-marker");
+    fs::write(&marker, "host").unwrap();
+    env.write_config(&env.config(&sh("sleep 1000", &id)));
+    env.rt(&["run", "-d", "--bundle", env.bundle.to_str().unwrap(), &id])
+        .expect_ok();
+    let script = climb_and_look(&marker);
+    let mut process = env.config(&["sh", "-c", &script])["process"].clone();
+    for n in 3..=64 {
+        let cwd = format!("/proc/self/fd/{n}");
+        process["cwd"] = json!(cwd);
+        let pfile = env.dir.join("process.json");
+        fs::write(&pfile, serde_json::to_vec(&process).unwrap()).unwrap();
+        let outs = [
+            env.rt(&["exec", "--cwd", &cwd, &id, "sh", "-c", &script]),
+            env.rt(&["exec", "--process", pfile.to_str().unwrap(), &id]),
+        ];
+        for out in outs {
+            assert!(!out.stdout.contains("ESCAPED"), "fd {n}: {out:?}");
+            if !is_runc() {
+                assert_clean_failure(&out, &["cwd", &cwd]);
+            }
+        }
+    }
+    env.rt(&["delete", "-f", &id]).expect_ok();
+    env.assert_nothing_left(&id);
+}
+
+/// The same through process.cwd at create: every N from 3 to 64, never the host.
+#[test]
+fn create_cwd_through_proc_self_fd_never_reaches_the_host() {
+    let env = TestEnv::new("createcwdfd");
+    let marker = env.dir.join("host-only-marker");
+    fs::write(&marker, "host").unwrap();
+    for n in 3..=64 {
+        let id = env.id(&format!("c{n}"));
+        let mut c = env.config(&["sh", "-c", &climb_and_look(&marker), &id]);
+        c["process"]["cwd"] = json!(format!("/proc/self/fd/{n}"));
+        env.write_config(&c);
+        let out = run(&env, &id);
+        assert!(!out.stdout.contains("ESCAPED"), "fd {n}: {out:?}");
+        if !is_runc() {
+            assert_clean_failure(&out, &["process.cwd", &format!("/proc/self/fd/{n}")]);
+        }
+        env.rt(&["delete", "-f", &id]);
+        env.assert_nothing_left(&id);
+    }
+}
+
+/// (uid_t)-1 means "unchanged" to setresuid: uid or gid 4294967295 would leave the process
+/// root. Refused, as runc refuses ids above 2147483647, for process.user.uid, gid and
+/// additionalGids at create, and for `exec --user`, `--additional-gids` and `--process`,
+/// with one line naming the field; nothing runs.
+#[test]
+fn ids_outside_the_valid_range_are_refused() {
+    let env = TestEnv::new("badids");
+    for (field, value) in [
+        ("uid", json!(4294967295u32)),
+        ("gid", json!(4294967295u32)),
+        ("additionalGids", json!([5, 4294967295u32])),
+        ("uid", json!(2147483648u32)),
+    ] {
+        let id = env.id("c");
+        let mut c = env.config(&["id"]);
+        c["process"]["user"][field] = value;
+        env.write_config(&c);
+        let out = run(&env, &id);
+        assert!(
+            !out.stdout.contains("uid=0"),
+            "{field}: ran as root: {out:?}"
+        );
+        assert_clean_failure(&out, &[&format!("process.user.{field}")]);
+        env.rt(&["delete", "-f", &id]);
+        env.assert_nothing_left(&id);
+    }
+
+    let id = env.id("e");
+    env.write_config(&env.config(&sh("sleep 1000", &id)));
+    env.rt(&["run", "-d", "--bundle", env.bundle.to_str().unwrap(), &id])
+        .expect_ok();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--user", "4294967295:4294967295"], "uid"),
+        (&["--user", "1000:4294967295"], "gid"),
+        (&["--additional-gids", "4294967295"], "--additional-gids"),
+    ];
+    for (flags, name) in cases {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[&id, "id"]);
+        let out = env.rt(&args);
+        assert!(
+            !out.stdout.contains("uid=0"),
+            "{flags:?}: ran as root: {out:?}"
+        );
+        assert_clean_failure(&out, &[name]);
+    }
+    for (field, value) in [
+        ("uid", json!(4294967295u32)),
+        ("gid", json!(4294967295u32)),
+        ("additionalGids", json!([4294967295u32])),
+    ] {
+        let mut p = env.config(&["id"])["process"].clone();
+        p["user"][field] = value;
+        let pfile = env.dir.join("process.json");
+        fs::write(&pfile, serde_json::to_vec(&p).unwrap()).unwrap();
+        let out = env.rt(&["exec", "--process", pfile.to_str().unwrap(), &id]);
+        assert!(
+            !out.stdout.contains("uid=0"),
+            "{field}: ran as root: {out:?}"
+        );
+        assert_clean_failure(&out, &[&format!("process.user.{field}")]);
+    }
+    env.rt(&["delete", "-f", &id]).expect_ok();
+    env.assert_nothing_left(&id);
+}

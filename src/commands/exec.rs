@@ -82,11 +82,16 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     // Everything that can fail without side effects comes first.
     let root = shared_mount_ns_root(&c)?;
     let namespaces = open_namespaces(&c)?;
+    let caps = caps::Sets::from_spec(process.capabilities().as_ref());
     let seccomp = match &c.state.seccomp {
-        Some(s) => Some(crate::security::seccomp_cache::compile(s, &g.root)?),
+        Some(s) => {
+            let f = crate::security::seccomp_cache::compile(s, &g.root)?;
+            let nnp = process.no_new_privileges() == Some(true);
+            crate::security::seccomp_glue::check_calls_after_load(&f, nnp, &caps)?;
+            Some(f)
+        }
         None => None,
     };
-    let caps = caps::Sets::from_spec(process.capabilities().as_ref());
     let env = merge_env(process.env().as_deref().unwrap_or(&[]));
     let manager = crate::cgroups_glue::manager(&c);
     let subs = SubCgroups::parse(a.values("cgroup"))?;
@@ -573,6 +578,26 @@ fn validate(p: &Process, a: &Args) -> Result<()> {
             p.cwd().display()
         )));
     }
+    let flag_ids = a.value("user").is_some_and(|u| !u.is_empty());
+    let extra = a.values("additional-gids").len();
+    let configured = p
+        .user()
+        .additional_gids()
+        .as_ref()
+        .map_or(0, |g| g.len())
+        .saturating_sub(extra);
+    crate::spec::check_user_ids(p.user(), &|f| match f {
+        "uid" | "gid" if flag_ids => format!("--user {f}"),
+        f if f.starts_with("additionalGids[") && src == "exec" => {
+            let i: usize = f[15..f.len() - 1].parse().unwrap_or(0);
+            match i.checked_sub(configured) {
+                Some(_) => "--additional-gids".into(),
+                None => format!("process.user.{f}"),
+            }
+        }
+        f if src == "process" => format!("--process: process.user.{f}"),
+        f => format!("process.user.{f}"),
+    })?;
     let args = p.args().as_deref().unwrap_or(&[]);
     if args.is_empty() || args[0].is_empty() {
         return Err(Error::Config(format!("{src}: args must not be empty")));

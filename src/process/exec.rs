@@ -56,6 +56,11 @@ pub fn stage(a: &ExecArgs) -> ! {
         for f in a.cgroup_tasks {
             crate::cgroups::enter_v1(f).map_err(|e| Error::Other(format!("exec: {e}")))?;
         }
+        // Nothing of the runtime's that leads to the host (its cgroup directory, the caller's
+        // fds) may be open once we are in the container (CVE-2024-21626).
+        let mut keep: Vec<i32> = a.namespaces.iter().map(|(_, f)| f.as_raw_fd()).collect();
+        keep.extend(a.host_proc.map(|p| p.as_raw_fd()));
+        close_runtime_fds(a, &keep);
         for (t, fd) in a.namespaces {
             // SAFETY: setns on a valid namespace fd.
             if unsafe { libc::setns(fd.as_raw_fd(), crate::namespaces::clone_flag(*t)) } != 0 {
@@ -84,9 +89,18 @@ pub fn stage(a: &ExecArgs) -> ! {
 
 fn process(a: &ExecArgs) -> ! {
     match setup(a) {
-        Ok((program, argv, envp)) => {
+        Ok((program, argv, envp, drop_sys_admin)) => {
             log::debug!("setns_init: about to exec {}", program.to_string_lossy());
+            // 4. The filter, last: nothing of the runtime runs under it but execve (and
+            //    without no_new_privs, the capset that gives back CAP_SYS_ADMIN); the runtime
+            //    checked that it lets them through.
+            if let Some(f) = a.seccomp.filter(|f| !f.uses_notify()) {
+                if let Err(e) = init::load_filter(f, a.sock, a.caps, drop_sys_admin) {
+                    init::fail(a.sock, e);
+                }
+            }
             let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
+            // The filter may refuse this message and the exit: init::exit ends with a fault.
             init::fail(
                 a.sock,
                 // runc's wording: "exec /run.sh: no such file or directory".
@@ -97,11 +111,31 @@ fn process(a: &ExecArgs) -> ! {
     }
 }
 
-type Prepared = (CString, Vec<CString>, Vec<CString>);
+/// Close every fd but stdio, the preserved fds, the channel, the terminal socket, the --log
+/// file and `more` (CVE-2024-21626: none of the runtime's fds, such as its cgroup directory,
+/// may be open while the process joins the container and enters its cwd).
+fn close_runtime_fds(a: &ExecArgs, more: &[i32]) {
+    let mut keep = vec![a.sock.as_raw_fd()];
+    keep.extend(a.console.map(|c| c.as_raw_fd()));
+    keep.extend(crate::logger::log_fd());
+    keep.extend_from_slice(more);
+    init::close_fds_except(3 + a.preserved_fds, &keep);
+}
+
+/// (program, argv, envp, whether to give back CAP_SYS_ADMIN after the filter).
+type Prepared = (CString, Vec<CString>, Vec<CString>, bool);
 
 fn setup(a: &ExecArgs) -> Result<Prepared> {
     let p = a.process;
     init::set_pdeathsig(libc::SIGKILL);
+    // The namespace fds were for the first stage.
+    close_runtime_fds(
+        a,
+        &a.host_proc
+            .map(|p| p.as_raw_fd())
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
     // A session of its own: the caller's controlling terminal is not the container's.
     nix::unistd::setsid().ctx(|| "exec: setsid".into())?;
     // The label: attr/exec is opened now, written just before the program; the new session
@@ -145,27 +179,20 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     }
     init::set_rlimits(p)?;
 
-    // Only stdio and the preserved fds reach the program (CVE-2024-21626): every other fd is
-    // marked close-on-exec, before the filter (which may refuse close_range).
+    // 1. Only stdio and the preserved fds reach the program (CVE-2024-21626), and the host's
+    //    procfs is closed before the cwd is entered: every other fd is closed now (the label
+    //    file stays for its write), and what is opened later is close-on-exec.
+    let label_fd: Vec<i32> = exec_label.iter().map(|(f, _)| f.as_raw_fd()).collect();
+    close_runtime_fds(a, &label_fd);
     crate::process::cloexec_from(3 + a.preserved_fds as u32);
-    let nnp = p.no_new_privileges() == Some(true);
-    // Without no_new_privs loading the filter needs CAP_SYS_ADMIN: load it while we have it.
-    if !nnp {
-        load_seccomp(a)?;
-    }
-    // cwd after joining the mount namespace: it resolves inside the container, and no runtime
-    // fd that leads outside is open (CVE-2024-21626). As runc, first before the user changes,
-    // then again as the user if root was denied it.
+    // 2. cwd resolved inside the container's root as init resolves it (no symlink out, no
+    //    magic link such as /proc/self/fd/N), first as root, as runc, then again as the user
+    //    if root was denied it.
     let user = p.user();
-    let cwd_err = || format!("exec: cwd {}", p.cwd().display());
-    let cwd_done = match nix::unistd::chdir(p.cwd()) {
-        Ok(()) => true,
-        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) => false,
-        Err(e) => return Err(Error::sys(cwd_err(), e)),
-    };
+    let cwd_done = init::set_cwd(p.cwd(), "exec: cwd", true)?;
     init::switch_user(a.caps, user)?;
     if !cwd_done {
-        nix::unistd::chdir(p.cwd()).ctx(cwd_err)?;
+        init::set_cwd(p.cwd(), "exec: cwd", false)?;
     }
 
     let args = p.args().as_deref().unwrap_or(&[]);
@@ -173,8 +200,14 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     let argv = init::cstrings(args)?;
     let envp = init::cstrings(&env)?;
 
-    a.caps.apply()?;
-    // Looked up with the process's capabilities (CAP_DAC_OVERRIDE), as execve would.
+    // 3. Capabilities (with CAP_SYS_ADMIN until the filter is loaded, when it is loaded
+    //    without no_new_privs), the program looked up with them and before the filter (which
+    //    may refuse faccessat2 or stat), the label, no_new_privs, default signals, umask.
+    let nnp = p.no_new_privileges() == Some(true);
+    let load_caps = a
+        .seccomp
+        .and(if nnp { None } else { a.caps.for_seccomp_load() });
+    load_caps.as_ref().unwrap_or(a.caps).apply()?;
     let program = init::find_program(&args[0], &env)?;
     if let Some((fd, l)) = &exec_label {
         crate::security::selinux::set_exec(fd, l)?;
@@ -188,28 +221,15 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
             ));
         }
     }
-    // No more runtime work to report: the runtime may take EOF from here on as success.
-    init::set_pdeathsig(0);
-    channel::send(a.sock, channel::READY, &[])?;
-    // With no_new_privs the filter goes as close to execve as possible.
-    if nnp {
-        load_seccomp(a)?;
-    }
     init::reset_signals();
     let umask = user.umask().unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
-    Ok((program, argv, envp))
-}
-
-fn load_seccomp(a: &ExecArgs) -> Result<()> {
-    let Some(f) = a.seccomp else { return Ok(()) };
-    if let Some(listener) = crate::security::seccomp_glue::load(f)? {
-        channel::send(
-            a.sock,
-            channel::SECCOMP_FD,
-            &listener.as_raw_fd().to_ne_bytes(),
-        )?;
-        channel::expect(a.sock, channel::SECCOMP_DONE)?;
+    // A filter with a notify listener is loaded while the runtime waits for the listener.
+    if let Some(f) = a.seccomp.filter(|f| f.uses_notify()) {
+        init::load_filter(f, a.sock, a.caps, load_caps.is_some())?;
     }
-    Ok(())
+    // No more runtime work to report: the runtime may take EOF from here on as success.
+    init::set_pdeathsig(0);
+    channel::send(a.sock, channel::READY, &[])?;
+    Ok((program, argv, envp, load_caps.is_some()))
 }

@@ -121,9 +121,32 @@ pub(crate) fn fail(sock: &OwnedFd, e: Error) -> ! {
     exit(1)
 }
 
+/// End the process without atexit handlers or destructors (they belong to the parent's
+/// copy). Under a seccomp filter exit_group and exit may both be refused (libc's _exit would
+/// then retry for ever at 100% CPU): a fault ends the process anyway, as the kernel forces a
+/// fault's signal through any mask or handler, and no filter sees it.
 pub(crate) fn exit(code: i32) -> ! {
-    // SAFETY: _exit skips atexit handlers and destructors that belong to the parent's copy.
-    unsafe { libc::_exit(code) }
+    // SAFETY: raw exit calls; if they return, the fault below ends the process.
+    unsafe {
+        libc::syscall(libc::SYS_exit_group, code);
+        libc::syscall(libc::SYS_exit, code);
+    }
+    crash()
+}
+
+fn crash() -> ! {
+    // SAFETY: an undefined instruction: the kernel kills the process with SIGILL.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!("ud2", options(noreturn))
+    }
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!("udf #0", options(noreturn))
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    std::process::abort()
 }
 
 pub(crate) fn set_pdeathsig(sig: libc::c_int) {
@@ -361,34 +384,26 @@ fn setup(a: &InitArgs) -> Result<Never> {
     }
     drop(console_slave);
 
-    // 13a. Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it now, while init
-    //      still has it (runc's order). Everything init does after this runs under the filter.
-    //      First, join our cgroup (the filter may not let us read the message afterwards).
-    //      Before the filter (which may refuse openat2 or close_range, as a profile that
-    //      makes them ENOSYS for old libcs does): the cwd, resolved strictly inside the
-    //      container's root (no symlink may lead out and no magic link is followed, so
+    // 13a. Before the user changes: join our cgroup, then the cwd, resolved strictly inside
+    //      the container's root (no symlink may lead out and no magic link is followed, so
     //      `/proc/self/fd/N` naming one of the runtime's fds (CVE-2024-21626) fails instead of
     //      leaving the process in a host directory), first as root, as runc does (a cwd only
     //      root may enter, such as /root for another user, works; step 14 tries again as the
     //      user if root was denied); then every fd init does not need any more is closed:
     //      only stdio, the preserved fds, the channel, the fifo's O_PATH fd and the LSM
-    //      attribute files opened for the program stay, so none
-    //      of the runtime's or its caller's stays open in init while the container is created
-    //      (as in runc). The --log file (close-on-exec) stays open too, for init's warnings.
+    //      attribute files opened for the program stay, so none of the runtime's or its
+    //      caller's stays open in init while the container is created (as in runc). The --log
+    //      file (close-on-exec) stays open too, for init's warnings.
     join_cgroup()?;
     log::debug!("init: paths, limits and terminal set up");
     let user = process.user();
-    let cwd_done = set_cwd(process.cwd(), true)?;
-    log::debug!("init: closing the pipe to signal completion is next");
+    let cwd_done = set_cwd(process.cwd(), "process.cwd", true)?;
     let mut keep = vec![a.sock.as_raw_fd(), a.fifo.as_raw_fd()];
     keep.extend(fifo_proc.as_ref().map(|p| p.as_raw_fd()));
     keep.extend(exec_labels.fds());
     keep.extend(crate::logger::log_fd());
     close_fds_except(3 + a.preserved_fds, &keep);
     let nnp = process.no_new_privileges() == Some(true);
-    if !nnp {
-        load_seccomp(a)?;
-    }
 
     // 13. The user: drop the bounding set while we still hold CAP_SETPCAP, keep the other
     //     capabilities across the uid change, then set groups, gid, uid.
@@ -396,7 +411,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 14. cwd as the user, when root was denied it.
     if !cwd_done {
-        set_cwd(process.cwd(), false)?;
+        set_cwd(process.cwd(), "process.cwd", false)?;
     }
 
     // 15. The program, found now so that a missing one fails `create`, not the started process.
@@ -407,11 +422,16 @@ fn setup(a: &InitArgs) -> Result<Never> {
     let argv = cstrings(args)?;
     let envp = cstrings(&env)?;
 
-    // 16. Capabilities for the user, the LSM labels of the program (AppArmor before
+    // 16. Capabilities for the user (plus CAP_SYS_ADMIN until the filter is loaded, when it
+    //     is loaded without no_new_privs), the LSM labels of the program (AppArmor before
     //     no_new_privs, which would limit its profile change, as runc orders it), then
-    //     no_new_privs. The program is looked up with these capabilities: CAP_DAC_OVERRIDE
-    //     lets a non-root user run a file with no exec bit for it, as execve itself would.
-    a.caps.apply()?;
+    //     no_new_privs. The program is looked up with these capabilities (CAP_DAC_OVERRIDE
+    //     lets a non-root user run a file with no exec bit for it, as execve itself would)
+    //     and before the filter, which may refuse faccessat2 or stat.
+    let load_caps = a
+        .seccomp
+        .and(if nnp { None } else { a.caps.for_seccomp_load() });
+    load_caps.as_ref().unwrap_or(a.caps).apply()?;
     let program = find_program(&args[0], &env)?;
     exec_labels.apply()?;
     if nnp {
@@ -424,20 +444,28 @@ fn setup(a: &InitArgs) -> Result<Never> {
         }
     }
 
-    // 16a. With no_new_privs the filter goes as late as possible: after every privileged step.
-    if nnp {
-        load_seccomp(a)?;
-    }
-
     // 17. Only stdio and the preserved fds go on to the program (CVE-2024-21626): the rest was
     //     closed in 13a; what was opened since is close-on-exec, and so is anything left.
+    //     The program starts with default signals, nothing blocked, and the user's umask.
     crate::process::cloexec_from(3 + a.preserved_fds as u32);
+    reset_signals();
+    let umask = user.umask().unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+
+    // 17a. A filter with a notify listener is loaded now, while the runtime is there to hand
+    //      the listener to the agent (as runc does); the fifo wait below then runs under it
+    //      (a profile cannot notify on write, nor by default).
+    let notify = a.seccomp.is_some_and(|f| f.uses_notify());
+    if notify {
+        load_seccomp(a, load_caps.is_some())?;
+    }
 
     // 18. Tell the parent we are ready, then wait for `start`: opening the fifo for writing
     //     blocks until `start` opens it for reading.
     set_pdeathsig(0);
+    log::debug!("init: closing the pipe to signal completion is next");
     channel::send(a.sock, channel::READY, &[])?;
-    let fifo = open_fifo(a.fifo, fifo_proc.as_ref())?;
+    let fifo = open_fifo(a.fifo, fifo_proc.as_ref()).unwrap_or_else(|e| fail_late(e));
 
     // 19. startContainer hooks, in the container, after start and before the program, with
     //     the process's environment when they have none of their own (as runc). A failure
@@ -461,11 +489,18 @@ fn setup(a: &InitArgs) -> Result<Never> {
     // SAFETY: write one byte from a static buffer.
     unsafe { libc::write(fifo.as_raw_fd(), b"0".as_ptr().cast(), 1) };
 
-    reset_signals();
-    let umask = user.umask().unwrap_or(0o022);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    // 20. The filter, last: nothing of the runtime runs under it but execve (and, without
+    //     no_new_privs, the capset that gives back the CAP_SYS_ADMIN the load needed). The
+    //     runtime checked before clone that the filter lets those through
+    //     (seccomp_glue::check_calls_after_load).
+    if !notify {
+        if let Err(e) = load_seccomp(a, load_caps.is_some()) {
+            fail_late(e);
+        }
+    }
     let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
-    // runc's wording, alone on the line: "exec /run.sh: no such file or directory".
+    // runc's wording, alone on the line: "exec /run.sh: no such file or directory". The
+    // filter may refuse this write, and exit too: exit() ends with a fault then.
     eprintln!(
         "exec {}: {}",
         program.to_string_lossy(),
@@ -478,17 +513,39 @@ fn setup(a: &InitArgs) -> Result<Never> {
     })
 }
 
+/// A failure after READY: the runtime that created us is gone, so the message goes to the
+/// process's stderr (where `run` shows it), then init exits.
+fn fail_late(e: Error) -> ! {
+    eprintln!("{e}");
+    exit(1)
+}
+
 /// Load the filter; a notify listener goes to the runtime, which hands it to the seccomp agent
 /// (the listenerPath is a host path) and tells us when it holds its own copy.
-fn load_seccomp(a: &InitArgs) -> Result<()> {
+fn load_seccomp(a: &InitArgs, drop_sys_admin: bool) -> Result<()> {
     let Some(f) = a.seccomp else { return Ok(()) };
-    if let Some(listener) = crate::security::seccomp_glue::load(f)? {
+    load_filter(f, a.sock, a.caps, drop_sys_admin)
+}
+
+/// Load `f`; with `drop_sys_admin`, give back the CAP_SYS_ADMIN the load needed (one capset,
+/// under the filter). A notify listener goes to the runtime first.
+pub(crate) fn load_filter(
+    f: &crate::security::seccomp_glue::Compiled,
+    sock: &OwnedFd,
+    caps: &caps::Sets,
+    drop_sys_admin: bool,
+) -> Result<()> {
+    let listener = crate::security::seccomp_glue::load(f)?;
+    if let Some(listener) = listener {
         channel::send(
-            a.sock,
+            sock,
             channel::SECCOMP_FD,
             &listener.as_raw_fd().to_ne_bytes(),
         )?;
-        channel::expect(a.sock, channel::SECCOMP_DONE)?;
+        channel::expect(sock, channel::SECCOMP_DONE)?;
+    }
+    if drop_sys_admin {
+        caps.drop_to_final()?;
     }
     Ok(())
 }
@@ -547,7 +604,7 @@ fn open_fifo(fifo: &OwnedFd, proc: Option<&rootfs::ProcFs>) -> Result<OwnedFd> {
 /// chdir to process.cwd resolved inside the current root (after pivot_root) only.
 /// Close every fd from `first` on but those in `keep`; what close_range cannot close (an old
 /// kernel) is at least marked close-on-exec.
-fn close_fds_except(first: i32, keep: &[RawFd]) {
+pub(crate) fn close_fds_except(first: i32, keep: &[RawFd]) {
     let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= first).collect();
     keep.sort_unstable();
     keep.dedup();
@@ -572,11 +629,11 @@ fn close_fds_except(first: i32, keep: &[RawFd]) {
 
 /// chdir to process.cwd inside the container. With `denied_ok`, a permission error is not an
 /// error but `Ok(false)` (the caller tries again as the user).
-fn set_cwd(cwd: &Path, denied_ok: bool) -> Result<bool> {
+pub(crate) fn set_cwd(cwd: &Path, field: &str, denied_ok: bool) -> Result<bool> {
     let denied = |e: nix::errno::Errno| {
         denied_ok && matches!(e, nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
     };
-    let what = || format!("process.cwd {}", crate::error::shorten_path(cwd));
+    let what = || format!("{field} {}", crate::error::shorten_path(cwd));
     let root = nix::fcntl::open(
         "/",
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,

@@ -106,6 +106,7 @@ fn mask(set: &Option<Capabilities>) -> u64 {
 }
 
 /// The capability sets to apply, computed before the process changes user.
+#[derive(Clone)]
 pub struct Sets {
     pub bounding: u64,
     pub effective: u64,
@@ -194,6 +195,28 @@ impl Sets {
     }
 
     /// Set effective, permitted and inheritable, then raise the ambient ones.
+    /// Loading a seccomp filter without no_new_privs needs CAP_SYS_ADMIN. When the process
+    /// is not to keep it, these sets (the process's, plus CAP_SYS_ADMIN effective and
+    /// permitted) are applied first, and [`Sets::drop_to_final`] is the one call made
+    /// between the filter and execve. None when the process keeps CAP_SYS_ADMIN anyway.
+    pub fn for_seccomp_load(&self) -> Option<Sets> {
+        const SYS_ADMIN: u64 = 1 << 21;
+        if self.effective & SYS_ADMIN != 0 {
+            return None;
+        }
+        let mut s = self.clone();
+        s.effective |= SYS_ADMIN;
+        s.permitted |= SYS_ADMIN;
+        Some(s)
+    }
+
+    /// One capset(2) to the process's own sets (after [`Sets::for_seccomp_load`]): ambient
+    /// capabilities outside the new permitted set go with it, the others stay.
+    pub fn drop_to_final(&self) -> Result<()> {
+        capset(self.effective, self.permitted, self.inheritable)
+            .map_err(|e| Error::sys("process.capabilities: capset after linux.seccomp", e))
+    }
+
     pub fn apply(&self) -> Result<()> {
         capset(self.effective, self.permitted, self.inheritable)
             .map_err(|e| Error::sys("process.capabilities: capset", e))?;

@@ -5,6 +5,7 @@ pub mod caps;
 pub mod seccomp;
 pub mod seccomp_cache;
 pub mod seccomp_glue;
+pub mod seccomp_verdict;
 pub mod selinux;
 
 use crate::error::Result;

@@ -151,7 +151,6 @@ impl std::fmt::Debug for CompiledFilter {
 impl CompiledFilter {
     /// True when a rule uses SCMP_ACT_NOTIFY: [`load`] then returns a listener fd, which
     /// must be passed on with [`send_notify_fd`].
-    #[cfg(test)]
     pub fn uses_notify(&self) -> bool {
         self.notify
     }
@@ -162,6 +161,12 @@ impl CompiledFilter {
     /// `linux.seccomp.listenerMetadata`, sent to the agent as `metadata`.
     pub fn listener_metadata(&self) -> Option<&str> {
         self.listener_metadata.as_deref()
+    }
+    /// What the filter answers to native syscall `nr` when that does not depend on the
+    /// call's arguments (see seccomp_verdict).
+    pub fn refusal(&self, nr: i64) -> Option<super::seccomp_verdict::Refusal> {
+        let (arch, _) = NATIVE_AUDIT_ARCH?;
+        super::seccomp_verdict::refusal(&self.program, arch, nr)
     }
     /// Number of BPF instructions in the program.
     #[cfg(test)]

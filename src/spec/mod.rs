@@ -173,6 +173,28 @@ pub fn normalize_process(p: &mut serde_json::Value) {
 
 /// Checks that need more than types: paths, relations between fields, what runc refuses.
 /// Returns the absolute rootfs path.
+/// The largest uid or gid a container process may have, as runc allows: (uid_t)-1 means
+/// "unchanged" to setresuid, so 4294967295 would leave the process root.
+pub const MAX_ID: u32 = i32::MAX as u32;
+
+/// process.user ids in 0..=MAX_ID; `name` turns a field ("uid", "gid",
+/// "additionalGids[1]") into the name the caller knows it by.
+pub fn check_user_ids(user: &oci_spec::runtime::User, name: &dyn Fn(&str) -> String) -> Result<()> {
+    let check = |field: String, v: u32| match v {
+        0..=MAX_ID => Ok(()),
+        _ => Err(cfg(format!(
+            "{} {v}: must be between 0 and {MAX_ID}",
+            name(&field)
+        ))),
+    };
+    check("uid".into(), user.uid())?;
+    check("gid".into(), user.gid())?;
+    for (i, g) in user.additional_gids().iter().flatten().enumerate() {
+        check(format!("additionalGids[{i}]"), *g)?;
+    }
+    Ok(())
+}
+
 fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
     let root = spec
         .root()
@@ -196,6 +218,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .process()
         .as_ref()
         .ok_or_else(|| cfg("process: missing (required to create a container)".into()))?;
+    check_user_ids(process.user(), &|f| format!("process.user.{f}"))?;
     match process.args() {
         Some(a) if !a.is_empty() && !a[0].is_empty() => {}
         _ => {
