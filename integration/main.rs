@@ -20,4 +20,5 @@ mod run;
 mod seccomp;
 mod security;
 mod selinux;
+mod spec13;
 mod support;

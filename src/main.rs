@@ -11,6 +11,7 @@ mod error;
 mod hooks;
 mod logger;
 mod namespaces;
+mod netdev;
 mod process;
 mod rootfs;
 mod security;

@@ -260,6 +260,7 @@ fn drive(
     } else if args.plan.new_flags & libc::CLONE_NEWUSER != 0 {
         crate::namespaces::write_id_maps(child, args.spec)?;
     }
+    crate::netdev::move_all(args.spec, *init_pid)?;
     channel::send(sock, channel::GO, &[])?;
     // Init sets up its mounts meanwhile, and moves itself into the cgroup v1 directories by
     // writing 0 to their `tasks` files: a thread moving itself takes no global lock, where

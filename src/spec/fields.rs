@@ -27,10 +27,6 @@ const PROCESS: &[(&[&str], &str)] = &[
 
 const CONFIG: &[(&[&str], &str)] = &[
     (
-        &["linux", "netDevices"],
-        "moving network devices into the container: not supported yet",
-    ),
-    (
         &["linux", "memoryPolicy"],
         "a NUMA memory policy (set_mempolicy): not supported yet",
     ),
@@ -118,9 +114,6 @@ mod tests {
     #[test]
     fn named_fields_fail_and_empty_ones_do_not() {
         let e = |s: &str| check_config(s.as_bytes()).map_err(|e| e.to_string());
-        assert!(e(r#"{"linux":{"netDevices":{"eth0":{"name":"eth1"}}}}"#)
-            .unwrap_err()
-            .starts_with("linux.netDevices: "));
         assert!(e(r#"{"process":{"execCPUAffinity":{"initial":"0"}}}"#)
             .unwrap_err()
             .starts_with("process.execCPUAffinity: "));

@@ -46,6 +46,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     fields::check_config(&data)?;
     limits::check(&spec)?;
     let rootfs = check(&spec, &dir)?;
+    crate::netdev::check(&spec)?;
     strip_rootfs_prefix(&mut spec, &rootfs);
     Ok(Bundle { dir, spec, rootfs })
 }

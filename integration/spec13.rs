@@ -1,0 +1,186 @@
+//! runtime-spec 1.3 fields (linux.netDevices, linux.memoryPolicy, process.execCPUAffinity,
+//! linux.intelRdt) and runc 1.4 behaviours. Debian's runc (1.1) predates them and ignores
+//! the fields, so what it cannot do is checked for husk only.
+
+use crate::support::*;
+use serde_json::{json, Value};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn link_exists(name: &str) -> bool {
+    std::path::Path::new("/sys/class/net").join(name).exists()
+}
+
+/// A veth pair on the host, deleted on drop (even when the test fails half-way; deleting
+/// either end removes both, and a pair already destroyed with a namespace is no error).
+struct Veth {
+    a: String,
+    b: String,
+}
+
+impl Veth {
+    fn new(tag: &str) -> Veth {
+        let n = std::process::id() % 100_000;
+        let v = Veth {
+            a: format!("hk{tag}{n}a"),
+            b: format!("hk{tag}{n}b"),
+        };
+        v.delete();
+        assert!(
+            ip(&["link", "add", &v.a, "type", "veth", "peer", "name", &v.b]),
+            "cannot create veth pair {}/{}",
+            v.a,
+            v.b
+        );
+        v
+    }
+    fn delete(&self) {
+        ip(&["link", "del", &self.a]);
+        ip(&["link", "del", &self.b]);
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        self.delete();
+    }
+}
+
+fn with_net_devices(env: &TestEnv, args: &[&str], devs: Value) -> Value {
+    let mut c = env.config(args);
+    c["ociVersion"] = json!("1.3.0");
+    c["linux"]["netDevices"] = devs;
+    c
+}
+
+/// The device is inside under its new name, up, with its permanent address; it is gone
+/// from the host while the container runs; it is destroyed (a veth) with the namespace.
+#[test]
+fn net_devices_move_rename_and_keep_addresses() {
+    if is_runc() {
+        return; // runc 1.1 ignores linux.netDevices
+    }
+    let env = TestEnv::new("netdev");
+    let veth = Veth::new("n");
+    assert!(ip(&["addr", "add", "10.213.7.1/24", "dev", &veth.a]));
+    let id = env.id("c");
+    let out = env.share().join("out");
+    let script = format!(
+        "ip -o link show ctr0 > {o}.tmp; ip -o addr show dev ctr0 >> {o}.tmp; mv {o}.tmp {o}; sleep 100000",
+        o = out.display()
+    );
+    let devs = json!({ &veth.a: {"name": "ctr0"} });
+    env.write_config(&with_net_devices(&env, &sh(&script, &id), devs));
+    env.create(&id).expect_ok();
+    assert!(
+        !link_exists(&veth.a),
+        "{} still on the host after create",
+        veth.a
+    );
+    assert!(link_exists(&veth.b), "the host end of the pair went away");
+    env.rt(&["start", &id]).expect_ok();
+    env.wait_file(&out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("ctr0"), "{text}");
+    assert!(text.contains(",UP"), "not up inside: {text}");
+    assert!(
+        text.contains("10.213.7.1/24"),
+        "address not carried: {text}"
+    );
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    // The kernel destroys virtual devices when the namespace goes; its cleanup is deferred.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while link_exists(&veth.b) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !link_exists(&veth.b),
+        "the veth pair outlived the container"
+    );
+    assert!(
+        !link_exists("ctr0"),
+        "the device came back to the host renamed"
+    );
+    env.assert_nothing_left(&id);
+}
+
+/// Without a rename the device keeps its host name; two devices move in one create.
+#[test]
+fn net_devices_keep_name_when_none_given() {
+    if is_runc() {
+        return;
+    }
+    let env = TestEnv::new("netdev2");
+    let v1 = Veth::new("k");
+    let v2 = Veth::new("m");
+    let id = env.id("c");
+    let script = format!(
+        "test -e /sys/class/net/{} && test -e /sys/class/net/eth7",
+        v1.a
+    );
+    let devs = json!({ &v1.a: {}, &v2.a: {"name": "eth7"} });
+    env.write_config(&with_net_devices(&env, &sh(&script, &id), devs));
+    let out = env.rt(&["run", "--bundle", env.bundle.to_str().unwrap(), &id]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    env.assert_nothing_left(&id);
+}
+
+#[test]
+fn net_devices_bad_input() {
+    if is_runc() {
+        return;
+    }
+    let env = TestEnv::new("netdevbad");
+    let veth = Veth::new("b");
+    let cases: Vec<(Value, Option<&str>, &str)> = vec![
+        (json!({"hk/x": {}}), None, "not a valid interface name"),
+        (
+            json!({&veth.a: {"name": "sixteen-bytes-xx"}}),
+            None,
+            "not a valid interface name",
+        ),
+        (
+            json!({&veth.a: {"name": "a b"}}),
+            None,
+            "not a valid interface name",
+        ),
+        (json!({"lo": {}}), None, "loopback"),
+        (json!({&veth.a: {"name": "lo"}}), None, "loopback"),
+        (
+            json!({&veth.a: {"name": "x0"}, &veth.b: {"name": "x0"}}),
+            None,
+            "two devices",
+        ),
+        (json!({"hknosuchdev0": {}}), None, "no network device"),
+        (json!({&veth.a: {}}), Some("no-netns"), "network namespace"),
+        (json!({&veth.a: {}}), Some("host-netns"), "runtime's own"),
+    ];
+    for (i, (devs, variant, why)) in cases.into_iter().enumerate() {
+        let id = env.id(&format!("b{i}"));
+        let mut c = with_net_devices(&env, &["true"], devs);
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        match variant {
+            Some("no-netns") => ns.retain(|n| n["type"] != "network"),
+            Some("host-netns") => {
+                for n in ns.iter_mut().filter(|n| n["type"] == "network") {
+                    n["path"] = json!("/proc/self/ns/net");
+                }
+            }
+            _ => {}
+        }
+        env.write_config(&c);
+        let out = env.create(&id);
+        assert_clean_failure(&out, &["linux.netDevices", why]);
+        env.assert_nothing_left(&id);
+        assert!(link_exists(&veth.a), "case {i}: the device moved anyway");
+    }
+}
