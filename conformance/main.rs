@@ -13,3 +13,4 @@ mod mounts;
 mod namespaces;
 mod process;
 mod security;
+mod spec13;

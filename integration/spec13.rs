@@ -184,3 +184,95 @@ fn net_devices_bad_input() {
         assert!(link_exists(&veth.a), "case {i}: the device moved anyway");
     }
 }
+
+fn cpus_allowed(status: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap_or_else(|| panic!("no Cpus_allowed_list in {status:?}"))
+        .trim()
+        .to_string()
+}
+
+fn two_cpus() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| cpus_allowed(&s) == "0-1" || cpus_allowed(&s).starts_with("0-"))
+        .unwrap_or(false)
+}
+
+/// `final` is the exec'd program's CPU set (after the cgroup moves); config.json's value is
+/// the default for `exec` without --process; the container's init is left alone.
+#[test]
+fn exec_cpu_affinity_final_is_the_programs() {
+    if is_runc() || !two_cpus() {
+        return; // runc 1.1 ignores execCPUAffinity; one CPU leaves nothing to choose
+    }
+    let env = TestEnv::new("cpuaff");
+    let id = env.id("c");
+    let mut c = env.config(&sh("sleep 100000", &id));
+    c["ociVersion"] = json!("1.3.0");
+    c["process"]["execCPUAffinity"] = json!({"initial": "0-1", "final": "0"});
+    env.write_config(&c);
+    env.create(&id).expect_ok();
+    env.rt(&["start", &id]).expect_ok();
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let init = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let host = std::fs::read_to_string("/proc/self/status").unwrap();
+    assert_eq!(
+        cpus_allowed(&init),
+        cpus_allowed(&host),
+        "init's CPUs changed"
+    );
+
+    let out = env
+        .rt(&["exec", &id, "cat", "/proc/self/status"])
+        .expect_ok();
+    assert_eq!(cpus_allowed(&out.stdout), "0", "config.json's final");
+
+    let mut p = c["process"].clone();
+    p["args"] = json!(["cat", "/proc/self/status"]);
+    p["execCPUAffinity"] = json!({"initial": "0", "final": "1"});
+    let pfile = env.dir.join("p.json");
+    std::fs::write(&pfile, p.to_string()).unwrap();
+    let out = env
+        .rt(&["exec", "--process", pfile.to_str().unwrap(), &id])
+        .expect_ok();
+    assert_eq!(cpus_allowed(&out.stdout), "1", "--process final");
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    env.assert_nothing_left(&id);
+}
+
+#[test]
+fn exec_cpu_affinity_bad_input() {
+    if is_runc() {
+        return;
+    }
+    let env = TestEnv::new("cpuaffbad");
+    let id = env.id("c");
+    let mut c = env.config(&sh("sleep 100000", &id));
+    env.write_config(&c);
+    env.create(&id).expect_ok();
+    let pfile = env.dir.join("p.json");
+    let cases = [
+        (json!({"final": "1-x"}), "execCPUAffinity"),
+        (json!({"final": "2000"}), "execCPUAffinity.final"),
+        // Valid syntax, a CPU this machine does not have: refused by the kernel, named.
+        (json!({"initial": "1000"}), "execCPUAffinity.initial"),
+        (json!({"final": "1000"}), "execCPUAffinity.final"),
+    ];
+    for (aff, field) in cases {
+        let mut p = c["process"].clone();
+        p["args"] = json!(["true"]);
+        p["execCPUAffinity"] = aff.clone();
+        std::fs::write(&pfile, p.to_string()).unwrap();
+        let out = env.rt(&["exec", "--process", pfile.to_str().unwrap(), &id]);
+        assert_clean_failure(&out, &[field]);
+    }
+    // Bad syntax in config.json fails create, naming the field.
+    let id2 = env.id("c2");
+    c["process"]["execCPUAffinity"] = json!({"initial": "0-"});
+    env.write_config(&c);
+    assert_clean_failure(&env.create(&id2), &["process.execCPUAffinity.initial"]);
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    env.assert_nothing_left(&id2);
+}

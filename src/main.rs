@@ -12,6 +12,7 @@ mod hooks;
 mod logger;
 mod namespaces;
 mod netdev;
+mod numa;
 mod process;
 mod rootfs;
 mod security;

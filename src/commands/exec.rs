@@ -559,6 +559,7 @@ fn read_process(path: &Path) -> Result<Process> {
         .map_err(|e| Error::Usage(format!("{what}: {}", crate::spec::io_desc(&e))))?;
     let p = crate::spec::parse_as::<Process>(&data, &what, crate::spec::normalize_process)?;
     crate::spec::fields::check_process(&data, &what)?;
+    crate::numa::check_affinity(&p, &format!("{what}: "))?;
     Ok(p)
 }
 

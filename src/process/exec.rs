@@ -53,6 +53,9 @@ pub fn stage(a: &ExecArgs) -> ! {
     let r = (|| -> Result<()> {
         init::set_pdeathsig(libc::SIGKILL);
         channel::expect(a.sock, channel::GO)?;
+        // Before the cgroup v1 moves and the namespaces (after GO, so that an error here
+        // reaches a runtime that is reading).
+        crate::numa::apply_affinity(a.process, crate::numa::When::Initial)?;
         for f in a.cgroup_tasks {
             crate::cgroups::enter_v1(f).map_err(|e| Error::Other(format!("exec: {e}")))?;
         }
@@ -228,6 +231,8 @@ fn setup(a: &ExecArgs) -> Result<Prepared> {
     if let Some(f) = a.seccomp.filter(|f| f.uses_notify()) {
         init::load_filter(f, a.sock, a.caps, load_caps.is_some())?;
     }
+    // After every cgroup move (which resets affinity to the cpuset).
+    crate::numa::apply_affinity(p, crate::numa::When::Final)?;
     // No more runtime work to report: the runtime may take EOF from here on as success.
     init::set_pdeathsig(0);
     channel::send(a.sock, channel::READY, &[])?;

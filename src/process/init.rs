@@ -356,6 +356,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 11. Resource limits, personality, scheduler and I/O priority: all still as root.
     set_rlimits(process)?;
+    crate::numa::apply_memory_policy(spec)?;
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
         let domain = match p.domain() {
             oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0,

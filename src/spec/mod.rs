@@ -47,6 +47,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     limits::check(&spec)?;
     let rootfs = check(&spec, &dir)?;
     crate::netdev::check(&spec)?;
+    crate::numa::check(&spec)?;
     strip_rootfs_prefix(&mut spec, &rootfs);
     Ok(Bundle { dir, spec, rootfs })
 }
