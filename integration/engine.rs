@@ -147,10 +147,7 @@ fn unimplemented_spec_fields_are_refused() {
     }
     let env = TestEnv::new("unimplemented");
     type Edit = fn(&mut Value);
-    let cases: [(&str, Edit); 3] = [
-        ("linux.intelRdt", |c| {
-            c["linux"]["intelRdt"] = json!({"closID": "husk-test"})
-        }),
+    let cases: [(&str, Edit); 2] = [
         ("linux.personality.flags", |c| {
             c["linux"]["personality"] = json!({"domain": "LINUX", "flags": ["x"]})
         }),

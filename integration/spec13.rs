@@ -276,3 +276,53 @@ fn exec_cpu_affinity_bad_input() {
     env.rt(&["delete", "--force", &id]).expect_ok();
     env.assert_nothing_left(&id2);
 }
+
+fn resctrl_mounted() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|p| p.starts_with("resctrl "))
+        })
+}
+
+/// This host has no resctrl: one line naming linux.intelRdt, nothing created. Bad values
+/// are named before that. (The resctrl code path itself runs against a fake tree in
+/// intelrdt::tests.) An empty object asks for nothing.
+#[test]
+fn intel_rdt_without_resctrl_and_bad_values() {
+    if is_runc() || resctrl_mounted() {
+        return; // runc 1.1 needs resctrl too, but words it differently
+    }
+    let env = TestEnv::new("rdt");
+    let cases = [
+        (
+            json!({"closID": "husk-test"}),
+            "linux.intelRdt: this host has no resctrl",
+        ),
+        (json!({"l3CacheSchema": "L3:0=f"}), "linux.intelRdt"),
+        (json!({"enableMonitoring": true}), "linux.intelRdt"),
+        (json!({"closID": "a/b"}), "linux.intelRdt.closID"),
+        (
+            json!({"schemata": ["L3:0=f\nMB:0=1"]}),
+            "linux.intelRdt.schemata[0]",
+        ),
+    ];
+    for (i, (rdt, want)) in cases.into_iter().enumerate() {
+        let id = env.id(&format!("b{i}"));
+        let mut c = env.config(&["true"]);
+        c["linux"]["intelRdt"] = rdt;
+        env.write_config(&c);
+        assert_clean_failure(&env.create(&id), &[want]);
+        env.assert_nothing_left(&id);
+    }
+    let id = env.id("empty");
+    let mut c = env.config(&["true"]);
+    c["linux"]["intelRdt"] = json!({"closID": "", "schemata": []});
+    env.write_config(&c);
+    let out = env.rt(&["run", "--bundle", env.bundle.to_str().unwrap(), &id]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    env.assert_nothing_left(&id);
+}

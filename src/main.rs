@@ -9,6 +9,7 @@ mod commands;
 mod container;
 mod error;
 mod hooks;
+mod intelrdt;
 mod logger;
 mod namespaces;
 mod netdev;

@@ -293,6 +293,10 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         },
     );
     let pid = spawned?;
+    if let Err(e) = crate::intelrdt::apply_for_create(spec, &o.id, pid, &dir) {
+        process::channel::kill_and_reap(pid);
+        return Err(e);
+    }
     drop(child_sock);
     drop(console);
     let master = match &relay {

@@ -157,6 +157,13 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     drop(child_sock);
     drop(console);
     drop(cgroup_tasks);
+    // The process forked by the stage inherits its resctrl group.
+    if let Some(rec) = crate::intelrdt::recorded(&c.dir) {
+        if let Err(e) = crate::intelrdt::join(&rec, child) {
+            channel::kill_and_reap(child);
+            return Err(e);
+        }
+    }
     let mut pid = 0;
     let r = drive(
         &c,

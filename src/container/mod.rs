@@ -88,6 +88,7 @@ impl Status {
 /// Remove a container's state directory: its two known files and the directory, or, when
 /// something else is in it, everything.
 pub fn remove_state_dir(dir: &Path) {
+    crate::intelrdt::remove_recorded(dir);
     for f in [STATE_FILE, EXEC_FIFO, CGROUP_RECORD] {
         let _ = std::fs::remove_file(dir.join(f));
     }

@@ -23,10 +23,6 @@ const PROCESS: &[(&[&str], &str)] = &[
 
 const CONFIG: &[(&[&str], &str)] = &[
     (
-        &["linux", "intelRdt"],
-        "Intel RDT (resctrl): not supported yet",
-    ),
-    (
         &["linux", "personality", "flags"],
         "personality flags: not supported yet",
     ),
@@ -111,7 +107,6 @@ mod tests {
                 .unwrap_err()
                 .starts_with("linux.personality.flags: ")
         );
-        assert!(e(r#"{"linux":{"intelRdt":{"closID":"x"}}}"#).is_err());
         assert!(e(
             r#"{"linux":{"netDevices":{},"intelRdt":null},"process":{"execCPUAffinity":{}}}"#
         )

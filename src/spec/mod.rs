@@ -48,6 +48,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let rootfs = check(&spec, &dir)?;
     crate::netdev::check(&spec)?;
     crate::numa::check(&spec)?;
+    crate::intelrdt::check(&spec)?;
     strip_rootfs_prefix(&mut spec, &rootfs);
     Ok(Bundle { dir, spec, rootfs })
 }
