@@ -93,3 +93,35 @@ fn memory_policy_bad_input() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// runc 1.4: `user.*` sysctls (the per-user-namespace ucount limits) may be set when the
+/// container has its own user namespace; the host's value stays.
+#[test]
+fn user_sysctls_in_a_user_namespace() {
+    if skip_on_old_runc("user.* sysctls") {
+        return;
+    }
+    let host = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap();
+    let b = Bundle::new("usersysctl");
+    let mut cfg = base_config(&["--sysctl", "user.max_user_namespaces"]);
+    set_namespace(&mut cfg, "user", None);
+    cfg["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    cfg["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    cfg["linux"]["sysctl"] = json!({"user.max_user_namespaces": "7"});
+    let r = b.run(&cfg);
+    assert_eq!(r["sysctl"]["user.max_user_namespaces"], "7");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap(),
+        host
+    );
+    // Without a user namespace it would change the host's limit: refused.
+    let b = Bundle::new("usersysctlbad");
+    let mut cfg = base_config(&[]);
+    cfg["linux"]["sysctl"] = json!({"user.max_user_namespaces": "7"});
+    let (code, _, stderr) = b.run_raw(&cfg);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("user.max_user_namespaces") && stderr.contains("user namespace"),
+        "{stderr}"
+    );
+}

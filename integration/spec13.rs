@@ -326,3 +326,144 @@ fn intel_rdt_without_resctrl_and_bad_values() {
     assert_eq!(out.code(), Some(0), "{out:?}");
     env.assert_nothing_left(&id);
 }
+
+#[test]
+fn features_report_spec_1_3() {
+    if is_runc() {
+        return; // runc 1.1 reports spec 1.0.2 and none of these
+    }
+    let env = TestEnv::new("features13");
+    let f = env.rt(&["features"]).expect_ok().json();
+    assert_eq!(f["ociVersionMax"], "1.3.0");
+    assert_eq!(f["linux"]["netDevices"]["enabled"], true);
+    assert_eq!(f["linux"]["intelRdt"]["enabled"], true);
+    assert_eq!(f["linux"]["intelRdt"]["schemata"], true);
+    let modes = f["linux"]["memoryPolicy"]["modes"].as_array().unwrap();
+    assert!(modes.contains(&json!("MPOL_BIND")) && modes.contains(&json!("MPOL_LOCAL")));
+    let flags = f["linux"]["memoryPolicy"]["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 3);
+    assert!(f["potentiallyUnsafeConfigAnnotations"].is_array(), "{f}");
+    // `spec` writes the version it implements.
+    env.rt(&["spec"]).expect_ok();
+    let c: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.dir.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(c["ociVersion"], "1.3.0");
+}
+
+/// Accept one connection on `path` and receive one fd (bounded: a runtime that never sends
+/// makes the test fail, not hang); returns the data and the pid the pidfd refers to.
+fn pidfd_receiver(
+    path: &std::path::Path,
+) -> std::thread::JoinHandle<Result<(String, i32), String>> {
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let stream = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => return Err(format!("nobody connected: {e}")),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        use std::os::fd::AsRawFd;
+        let mut buf = [0u8; 64];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let msg = nix::sys::socket::recvmsg::<()>(
+            stream.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            nix::sys::socket::MsgFlags::empty(),
+        )
+        .map_err(|e| format!("recvmsg: {e}"))?;
+        let mut fd = None;
+        for c in msg.cmsgs().map_err(|e| e.to_string())? {
+            if let nix::sys::socket::ControlMessageOwned::ScmRights(f) = c {
+                fd = f.first().copied();
+            }
+        }
+        let n = msg.bytes;
+        let fd = fd.ok_or("no fd in the message")?;
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap_or_default();
+        unsafe { libc::close(fd) };
+        let pid = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pid:"))
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or(format!("not a pidfd: {info}"))?;
+        Ok((String::from_utf8_lossy(&buf[..n]).into_owned(), pid))
+    })
+}
+
+#[test]
+fn pidfd_socket_for_create_and_exec() {
+    if is_runc() {
+        return; // runc 1.1 has no --pidfd-socket (1.2+)
+    }
+    let env = TestEnv::new("pidfdsock");
+    let id = env.id("c");
+    env.write_config(&env.config(&sh("sleep 100000", &id)));
+    let sock = env.dir.join("pidfd.sock");
+    let rx = pidfd_receiver(&sock);
+    env.rt(&[
+        "create",
+        "--pidfd-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        env.bundle.to_str().unwrap(),
+        &id,
+    ])
+    .expect_ok();
+    let (name, pid) = rx.join().unwrap().unwrap();
+    assert_eq!(name, "pidfd");
+    assert_eq!(pid as i64, env.state(&id)["pid"].as_i64().unwrap());
+    env.rt(&["start", &id]).expect_ok();
+
+    std::fs::remove_file(&sock).unwrap();
+    let rx = pidfd_receiver(&sock);
+    let pid_file = env.dir.join("exec.pid");
+    env.rt(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--pidfd-socket",
+        sock.to_str().unwrap(),
+        &id,
+        "sleep",
+        "100000",
+    ])
+    .expect_ok();
+    let (_, exec_pid) = rx.join().unwrap().unwrap();
+    let want: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(exec_pid, want);
+
+    // A socket nobody listens on: a usage error naming the flag, nothing created.
+    let id2 = env.id("bad");
+    let out = env.rt(&[
+        "create",
+        "--pidfd-socket",
+        env.dir.join("nobody.sock").to_str().unwrap(),
+        "--bundle",
+        env.bundle.to_str().unwrap(),
+        &id2,
+    ]);
+    assert_clean_failure(&out, &["--pidfd-socket"]);
+    assert!(!env.rt(&["state", &id2]).ok());
+    let out = env.rt(&["exec", "--pidfd-socket", "/nonexistent/x.sock", &id, "true"]);
+    assert_clean_failure(&out, &["--pidfd-socket"]);
+    env.rt(&["delete", "--force", &id]).expect_ok();
+    env.assert_nothing_left(&id);
+}

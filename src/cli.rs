@@ -41,6 +41,7 @@ pub const GLOBAL_FLAGS: &[FlagSpec] = &[
 const CREATE_FLAGS: &[FlagSpec] = &[
     opt(&["bundle", "b"]),
     opt(&["console-socket"]),
+    opt(&["pidfd-socket"]),
     opt(&["pid-file"]),
     flag(&["no-pivot"]),
     flag(&["no-new-keyring"]),
@@ -50,6 +51,7 @@ const CREATE_FLAGS: &[FlagSpec] = &[
 const RUN_FLAGS: &[FlagSpec] = &[
     opt(&["bundle", "b"]),
     opt(&["console-socket"]),
+    opt(&["pidfd-socket"]),
     opt(&["pid-file"]),
     flag(&["no-pivot"]),
     flag(&["no-new-keyring"]),
@@ -70,7 +72,7 @@ pub struct Command {
 
 pub const COMMANDS: &[Command] = &[
     Command { name: "create", flags: CREATE_FLAGS, stop_at_positional: false,
-        usage: "husk create [--bundle DIR] [--console-socket SOCK] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] <container-id>",
+        usage: "husk create [--bundle DIR] [--console-socket SOCK] [--pidfd-socket SOCK] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] <container-id>",
         summary: "create a container" },
     Command { name: "start", flags: &[], stop_at_positional: false,
         usage: "husk start <container-id>", summary: "execute the user process in a created container" },
@@ -81,7 +83,7 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "delete", flags: &[flag(&["force", "f"])], stop_at_positional: false,
         usage: "husk delete [--force] <container-id>", summary: "delete a container and the resources it holds" },
     Command { name: "run", flags: RUN_FLAGS, stop_at_positional: false,
-        usage: "husk run [--bundle DIR] [--detach] [--console-socket SOCK] [--pid-file FILE] [--keep] <container-id>",
+        usage: "husk run [--bundle DIR] [--detach] [--console-socket SOCK] [--pidfd-socket SOCK] [--pid-file FILE] [--keep] <container-id>",
         summary: "create and start a container, wait for it and delete it" },
     Command { name: "list", flags: &[opt(&["format", "f"]), flag(&["quiet", "q"])], stop_at_positional: false,
         usage: "husk list [--format table|json] [--quiet]", summary: "list containers started by husk with the given root" },
@@ -90,7 +92,7 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "features", flags: &[], stop_at_positional: false,
         usage: "husk features", summary: "show the enabled features" },
     Command { name: "exec", flags: &[
-            opt(&["console-socket"]), opt(&["cwd"]), opt(&["env", "e"]), flag(&["tty", "t"]),
+            opt(&["console-socket"]), opt(&["pidfd-socket"]), opt(&["cwd"]), opt(&["env", "e"]), flag(&["tty", "t"]),
             opt(&["user", "u"]), opt(&["additional-gids", "g"]), opt(&["process", "p"]),
             flag(&["detach", "d"]), opt(&["pid-file"]), opt(&["process-label"]), opt(&["apparmor"]),
             flag(&["no-new-privs"]), opt(&["cap", "c"]), opt(&["preserve-fds"]), opt(&["cgroup"]),

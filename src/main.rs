@@ -14,6 +14,7 @@ mod logger;
 mod namespaces;
 mod netdev;
 mod numa;
+mod pidfd_socket;
 mod process;
 mod rootfs;
 mod security;

@@ -14,6 +14,7 @@ pub struct Options {
     pub id: String,
     pub bundle: PathBuf,
     pub console_socket: Option<PathBuf>,
+    pub pidfd_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -37,6 +38,7 @@ impl Options {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".")),
             console_socket: a.value("console-socket").map(PathBuf::from),
+            pidfd_socket: a.value("pidfd-socket").map(PathBuf::from),
             pid_file: a.value("pid-file").map(PathBuf::from),
             no_pivot: a.is_set("no-pivot"),
             no_new_keyring: a.is_set("no-new-keyring"),
@@ -114,6 +116,11 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     let seccomp = crate::security::seccomp_glue::compile(spec, &g.root)?;
     let cgroup_cfg = crate::cgroups_glue::plan(spec, &o.id)?;
     // The terminal goes to the caller's socket, or back to us (a socketpair) for relaying.
+    let pidfd_sock = o
+        .pidfd_socket
+        .as_deref()
+        .map(crate::pidfd_socket::connect)
+        .transpose()?;
     let (console, relay) = match &o.console_socket {
         Some(p) => (Some(connect(p)?), None),
         None if terminal => {
@@ -293,7 +300,10 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         },
     );
     let pid = spawned?;
-    if let Err(e) = crate::intelrdt::apply_for_create(spec, &o.id, pid, &dir) {
+    let sent = pidfd_sock
+        .as_ref()
+        .map_or(Ok(()), |s| crate::pidfd_socket::send(s, pid));
+    if let Err(e) = sent.and_then(|()| crate::intelrdt::apply_for_create(spec, &o.id, pid, &dir)) {
         process::channel::kill_and_reap(pid);
         return Err(e);
     }

@@ -57,6 +57,10 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     let detach = a.is_set("detach");
     let terminal = process.terminal() == Some(true);
     let console_socket = a.value("console-socket").map(PathBuf::from);
+    let pidfd_sock = a
+        .value("pidfd-socket")
+        .map(|p| crate::pidfd_socket::connect(std::path::Path::new(p)))
+        .transpose()?;
     match (terminal, &console_socket) {
         (true, None) if detach => {
             return Err(Error::Usage(
@@ -176,6 +180,10 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     )
     .and_then(|()| match &pid_file {
         Some(p) => super::create::write_pid_file(p, pid),
+        None => Ok(()),
+    })
+    .and_then(|()| match &pidfd_sock {
+        Some(s) => crate::pidfd_socket::send(s, pid),
         None => Ok(()),
     });
     let master = match (&r, &relay) {

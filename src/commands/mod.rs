@@ -10,7 +10,7 @@ use crate::cli::{Args, Command};
 use crate::error::{Error, Result};
 
 /// The runtime-spec version husk implements (reported in state and hooks).
-pub const OCI_VERSION: &str = "1.2.1";
+pub const OCI_VERSION: &str = "1.3.0";
 
 /// Global options every subcommand sees.
 pub struct Global {

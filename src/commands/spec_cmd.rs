@@ -179,9 +179,16 @@ pub fn features(_g: &Global, a: &Args) -> Result<i32> {
             "seccomp": crate::security::seccomp_glue::features(),
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
-            "intelRdt": {"enabled": false},
+            "intelRdt": {"enabled": true, "schemata": true, "monitoring": true},
+            "memoryPolicy": {
+                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+            },
+            "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": true}}
         },
+        // Annotations that change what husk does: none (it reads no annotation).
+        "potentiallyUnsafeConfigAnnotations": [],
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
             "run.oci.husk.version": env!("CARGO_PKG_VERSION")

@@ -463,6 +463,9 @@ fn check_sysctl(key: &str, has_ns: &dyn Fn(LinuxNamespaceType) -> bool) -> Resul
         (LinuxNamespaceType::Ipc, "IPC")
     } else if key.starts_with("net.") {
         (LinuxNamespaceType::Network, "network")
+    } else if key.starts_with("user.") {
+        // The ucount limits (user.max_*) belong to each user namespace (runc 1.4 allows them).
+        (LinuxNamespaceType::User, "user")
     } else if key == "kernel.hostname" {
         // As runc: the hostname field sets it; a sysctl for it would race with that.
         return Err(cfg(format!(
