@@ -467,3 +467,29 @@ fn pidfd_socket_for_create_and_exec() {
     env.rt(&["delete", "--force", &id]).expect_ok();
     env.assert_nothing_left(&id);
 }
+
+/// runc 1.4 / spec 1.3: pids.limit 0 is a limit of 0 tasks, for configs of ociVersion 1.3.0
+/// or later; older configs keep runc 1.1's reading ("unset"), which Docker-era clients wrote
+/// them for. Checked in the host's cgroup files.
+#[test]
+fn pids_limit_zero_follows_the_config_version() {
+    if is_runc() {
+        return; // runc 1.1 always reads 0 as unset (checked by cgroups tests)
+    }
+    let env = TestEnv::new("pids0");
+    for (version, want) in [("1.3.0", "0"), ("1.0.2", "max")] {
+        let id = env.id(&format!("v{}", version.replace('.', "")));
+        let mut c = env.config(&sh("sleep 100000", &id));
+        c["ociVersion"] = json!(version);
+        c["linux"]["resources"]["pids"] = json!({"limit": 0});
+        env.write_config(&c);
+        env.create(&id).expect_ok();
+        let pid = crate::cgroups::pid_of(&env, &id);
+        crate::cgroups::cg_expect(pid, "pids", "pids.max", want);
+        // `update` keeps 1.1's reading whatever the config: docker update sends zeros.
+        env.rt(&["update", "--pids-limit", "0", &id]).expect_ok();
+        crate::cgroups::cg_expect(pid, "pids", "pids.max", want);
+        env.rt(&["delete", "--force", &id]).expect_ok();
+        env.assert_nothing_left(&id);
+    }
+}

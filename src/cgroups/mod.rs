@@ -42,7 +42,7 @@ use crate::error::{Context, Error, Result};
 
 #[allow(unused_imports)]
 pub use devices::{default_allowed_devices, with_default_devices};
-pub use unset::{keep_quota, strip as strip_unset};
+pub use unset::{keep_quota, strip as strip_unset, PIDS_ZERO_IS_A_LIMIT};
 
 /// Which cgroup hierarchies the host has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,6 +297,7 @@ pub(crate) fn detect_host_and_mountinfo() -> Result<(Host, String)> {
 fn pids_max(r: &LinuxResources) -> Option<String> {
     let limit = r.pids().as_ref()?.limit();
     match limit {
+        0 if unset::pids_zero_is_a_limit() => Some("0".to_string()),
         0 => None,
         l if l > 0 => Some(l.to_string()),
         _ => Some("max".to_string()),

@@ -14,13 +14,27 @@ use oci_spec::runtime::{
     LinuxWeightDeviceBuilder,
 };
 
+/// Set by `create` for a config of ociVersion 1.3.0 or later: its pids.limit 0 means
+/// pids.max 0 (spec 1.3, runc 1.4). Older configs keep runc 1.1's "unset", which their
+/// clients wrote it for; `update` keeps it too (`docker update` sends zeros it means unset).
+pub static PIDS_ZERO_IS_A_LIMIT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+pub fn pids_zero_is_a_limit() -> bool {
+    PIDS_ZERO_IS_A_LIMIT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// `r` without the values runc treats as unset; a section left with nothing becomes None.
 pub fn strip(r: &LinuxResources) -> LinuxResources {
     let mut r = r.clone();
     r.set_memory(r.memory().as_ref().and_then(memory));
     r.set_cpu(r.cpu().as_ref().and_then(cpu));
-    // pids.limit 0 is "unset" in runc 1.1 (runc 1.4 follows the spec and limits to 0).
-    r.set_pids(r.pids().filter(|p| p.limit() != 0));
+    // pids.limit 0 is "unset" in runc 1.1; runc 1.4 follows the spec 1.3 guidance and limits
+    // to 0, which husk does for configs that say they follow it (see PIDS_ZERO_IS_A_LIMIT).
+    r.set_pids(
+        r.pids()
+            .filter(|p| p.limit() != 0 || pids_zero_is_a_limit()),
+    );
     r.set_block_io(r.block_io().as_ref().and_then(block_io));
     r.set_network(r.network().as_ref().and_then(network));
     r.set_hugepage_limits(r.hugepage_limits().clone().filter(|h| !h.is_empty()));

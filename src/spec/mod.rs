@@ -49,8 +49,20 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     crate::netdev::check(&spec)?;
     crate::numa::check(&spec)?;
     crate::intelrdt::check(&spec)?;
+    if at_least_1_3(spec.version()) {
+        crate::cgroups::PIDS_ZERO_IS_A_LIMIT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     strip_rootfs_prefix(&mut spec, &rootfs);
     Ok(Bundle { dir, spec, rootfs })
+}
+
+/// ociVersion 1.3.0 or later (pre-releases of 1.3.0 count: they carry its guidance).
+fn at_least_1_3(v: &str) -> bool {
+    let mut n = v
+        .split(['.', '-', '+'])
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let (major, minor) = (n.next().unwrap_or(0), n.next().unwrap_or(0));
+    (major, minor) >= (1, 3)
 }
 
 /// As runc: a mount destination that already starts with the rootfs's host path names the
