@@ -207,3 +207,34 @@ pub fn write_time_offsets(spec: &Spec) -> Result<()> {
     std::fs::write("/proc/self/timens_offsets", s)
         .ctx(|| "linux.timeOffsets: writing /proc/self/timens_offsets".to_string())
 }
+
+/// Brings up `lo` in a network namespace the container created, as runc does (its "loopback"
+/// network): programs expect 127.0.0.1 to answer even with no other network.
+pub fn loopback_up() -> Result<()> {
+    // SAFETY: socket with constant arguments; the fd is owned below.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if s < 0 {
+        return Err(Error::sys(
+            "bringing up lo: socket",
+            nix::errno::Errno::last(),
+        ));
+    }
+    // SAFETY: fresh fd that nothing else owns.
+    let s = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(s) };
+    // SAFETY: ifreq is plain data; all zeros is valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, c) in req.ifr_name.iter_mut().zip(b"lo") {
+        *d = *c as libc::c_char;
+    }
+    // SAFETY: ioctls with a valid fd and a valid ifreq for the flags' get and set.
+    unsafe {
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) < 0 {
+            return Err(Error::sys("bringing up lo", nix::errno::Errno::last()));
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) < 0 {
+            return Err(Error::sys("bringing up lo", nix::errno::Errno::last()));
+        }
+    }
+    Ok(())
+}

@@ -159,6 +159,9 @@ fn setup(a: &InitArgs) -> Result<Never> {
     }
     // 2. A new session: the container must not share the caller's controlling terminal.
     nix::unistd::setsid().ctx(|| "setsid".into())?;
+    if a.plan.new_flags & libc::CLONE_NEWNET != 0 {
+        namespaces::loopback_up()?;
+    }
 
     // The runtime's own procfs (the host's /proc, in the copy of its mount namespace that init
     // got): every write to a /proc/self file that sets the container up goes through it, never
