@@ -21,6 +21,7 @@ cleanup() {
 	rm -rf "$dir" "$dir.log" "$out.part"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 echo "debian-image: debootstrap bookworm into $dir (about a minute)" >&2
 if ! debootstrap --variant=minbase --include=systemd,systemd-sysv,procps,iproute2 \
@@ -32,6 +33,9 @@ fi
 rm -f "$dir.log"
 # Package caches and lists are not needed to run anything and are most of the size.
 rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+# The tar's root entry is the image's /: mktemp made it 0700, which locks every user but root
+# out of the whole filesystem (Docker applies it).
+chmod 755 "$dir"
 tar --numeric-owner -C "$dir" -cf "$out.part" .
 mv "$out.part" "$out"
 echo "debian-image: $out" >&2
