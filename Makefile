@@ -18,17 +18,18 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # (semodule, which builds them into a policy under target/selinux-root) and selinux-utils
 # (getenforce) for the SELinux VM (make test-selinux). Installing them leaves SELinux off on a
 # kernel that does not have it active: the package builds its own store under /etc/selinux and
-# /var/lib/selinux, which nothing here uses, and loads nothing.
+# /var/lib/selinux, which nothing here uses, and loads nothing. debootstrap makes the Debian image
+# of the client suites (make debian-image).
 DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
 	hyperfine util-linux procps psmisc iproute2 findutils coreutils \
 	podman conmon catatonit uidmap netavark iptables containerd docker.io \
 	qemu-system-x86 kmod xz-utils zstd \
 	selinux-policy-default policycoreutils selinux-utils \
-	musl-tools gperf curl
+	musl-tools gperf curl debootstrap
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients test-loaded \
 	test-host test-podman test-containerd test-docker test-cgroup2 test-selinux vm-kernel selinux-policy bench \
-	demo clean install musl-deps
+	demo clean install musl-deps debian-image
 
 all: build
 
@@ -138,15 +139,23 @@ test-clients: build
 	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(CLIENTS_BASELINE) || rc=1; \
 	exit $$rc
 
-test-podman: build
-	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
+# A Debian 12 root filesystem with systemd (target/debian-bookworm.tar), made once from Debian's
+# packages by debootstrap (about a minute; kept until make clean): the image of the client
+# suites' systemd and distribution checks (HUSK_DEBIAN_TAR). Not committed.
+DEBIAN_TAR ?= $(CURDIR)/target/debian-bookworm.tar
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+debian-image:
+	@integration/podman/debian-image.sh $(DEBIAN_TAR) $(DEBIAN_MIRROR)
+
+test-podman: build debian-image
+	HUSK_DEBIAN_TAR=$(DEBIAN_TAR) HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
 
 test-containerd: build
 	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/containerd.sh
 
 # Docker (dockerd 20.10 from docker.io, with its own containerd) started by the suite itself.
-test-docker: build
-	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/docker.sh
+test-docker: build debian-image
+	HUSK_DEBIAN_TAR=$(DEBIAN_TAR) HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/docker.sh
 
 # The cgroup tests on a pure cgroup v2 host: a qemu VM (TCG, no KVM) booting Debian's kernel with
 # cgroup_no_v1=all over this machine's own root filesystem. Everything is compiled here; the VM

@@ -143,7 +143,46 @@ fn start_container(c: &Container) -> Result<()> {
             &c.hook_state(Status::Running),
         );
     }
+    report_early_exit(c, &pidfd);
     Ok(())
+}
+
+/// With --debug: a program that ended before `start` returned (an init that exits at once,
+/// often without a word) is named with its wait status while its parent has not reaped it.
+fn report_early_exit(c: &Container, pidfd: &OwnedFd) {
+    if !log::log_enabled!(log::Level::Debug) {
+        return;
+    }
+    let mut p = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no wait.
+    if unsafe { libc::poll(&mut p, 1, 0) } != 1 {
+        return;
+    }
+    let how = exit_status_of_zombie(c.state.pid)
+        .map(crate::process::tty::describe_status)
+        .unwrap_or_else(|| "has exited (its parent reaped it: status unknown here)".into());
+    log::debug!(
+        "start {}: init {} {how}, before start returned",
+        c.state.id,
+        c.state.pid
+    );
+}
+
+/// The wait status of a process that has exited and is not reaped yet (the `exit_code` field of
+/// /proc/PID/stat, Linux 3.5+).
+fn exit_status_of_zombie(pid: i32) -> Option<libc::c_int> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Field 3 (state) is fields[0]; exit_code is field 52.
+    if fields.first() != Some(&"Z") {
+        return None;
+    }
+    fields.get(49)?.parse().ok()
 }
 
 pub fn state(g: &Global, a: &Args) -> Result<i32> {

@@ -117,13 +117,44 @@ fn pump_master(master: RawFd, buf: &mut [u8]) -> bool {
     false
 }
 
-fn status_code(status: libc::c_int) -> Option<i32> {
-    if libc::WIFEXITED(status) {
-        Some(libc::WEXITSTATUS(status))
+fn status_code(pid: i32, status: libc::c_int) -> Option<i32> {
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
     } else if libc::WIFSIGNALED(status) {
-        Some(128 + libc::WTERMSIG(status))
+        128 + libc::WTERMSIG(status)
     } else {
-        None
+        return None;
+    };
+    // The code alone cannot tell `exit 137` from SIGKILL, nor say what killed a program that
+    // died without a word (systemd without a console): --debug shows the raw status.
+    log::debug!("process {pid} {}", describe_status(status));
+    Some(code)
+}
+
+/// What a wait status says, in words: "exited with status N", "was killed by signal N (NAME)".
+pub fn describe_status(status: libc::c_int) -> String {
+    if libc::WIFEXITED(status) {
+        return format!("exited with status {}", libc::WEXITSTATUS(status));
+    }
+    if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        let core = if libc::WCOREDUMP(status) {
+            ", core dumped"
+        } else {
+            ""
+        };
+        return format!("was killed by signal {sig} ({}{core})", signal_name(sig));
+    }
+    format!("changed state (wait status {status:#x})")
+}
+
+fn signal_name(sig: i32) -> String {
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if sig >= libc::SIGRTMIN() && sig <= libc::SIGRTMAX() => {
+            format!("SIGRTMIN+{}", sig - libc::SIGRTMIN())
+        }
+        Err(_) => "unknown".to_string(),
     }
 }
 
@@ -141,7 +172,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>, set: &SigSet, reap_any: bool) -> 
             let mut status = 0;
             // SAFETY: blocking wait for our child.
             if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
-                return status_code(status).unwrap_or(255);
+                return status_code(pid, status).unwrap_or(255);
             }
             return 255;
         }
@@ -166,7 +197,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>, set: &SigSet, reap_any: bool) -> 
                 break;
             }
             if r == pid {
-                if let Some(code) = status_code(status) {
+                if let Some(code) = status_code(pid, status) {
                     if let Some(m) = &master {
                         // A non-blocking read flushes the pty's pending input first, so what
                         // the process wrote before it exited is all there.
@@ -213,7 +244,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>, set: &SigSet, reap_any: bool) -> 
             let mut status = 0;
             // SAFETY: blocking wait for our child.
             if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
-                return status_code(status).unwrap_or(255);
+                return status_code(pid, status).unwrap_or(255);
             }
             return 255;
         }

@@ -855,8 +855,11 @@ impl Setup<'_> {
     }
 
     /// A `cgroup` mount: on a cgroup2 host the container gets cgroup2 (of its own cgroup
-    /// namespace, or the host's); on v1 and hybrid hosts a tmpfs with one mount per hierarchy,
-    /// as runc builds it.
+    /// namespace, or the host's); on v1 and hybrid hosts a tmpfs with one mount per v1
+    /// hierarchy, as runc builds it. As runc, the unified hierarchy of a hybrid host is left
+    /// out: systemd in the container would take the host for hybrid and create its cgroups
+    /// there, which it cannot (a read-only bind of the host's, or a fresh view it does not own),
+    /// and stop; without it systemd runs in legacy mode on the v1 hierarchies.
     fn mount_cgroup(
         &self,
         root: RawFd,
@@ -886,7 +889,9 @@ impl Setup<'_> {
                 field,
             );
         }
-        // runc labels this tmpfs with the mount label like any other tmpfs.
+        // runc labels this tmpfs with the mount label like any other tmpfs. It stays writable
+        // (nosuid, nodev, noexec, as runc's) whatever the options: `ro` is for the hierarchies
+        // bound below it; the tmpfs holds nothing but their mount points, and is the container's.
         let data = match self.mount_label {
             Some(l) => crate::security::selinux::with_context("mode=755", l),
             None => "mode=755".to_string(),
@@ -895,7 +900,7 @@ impl Setup<'_> {
             Some("tmpfs"),
             &fd_path(&target),
             Some("tmpfs"),
-            flags & !MsFlags::MS_RDONLY,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             Some(data.as_str()),
         )
         .ctx(|| format!("{}: mounting the tmpfs for cgroup hierarchies", field()))?;
@@ -910,7 +915,7 @@ impl Setup<'_> {
             MsFlags::empty()
         };
         let mut bound: Vec<&Path> = Vec::new();
-        for h in &hierarchies {
+        for h in hierarchies.iter().filter(|h| h.fstype == "cgroup") {
             let Ok(rel) = h.mount_point.strip_prefix("/sys/fs/cgroup") else {
                 continue;
             };
@@ -939,35 +944,32 @@ impl Setup<'_> {
                 }
             }
         }
-        if !self.new_cgroup_ns && !flags.is_empty() {
-            match set_attr_recursive(&tmp, flags) {
-                Ok(()) => return Ok(()),
-                // Before Linux 5.12: remount each bind mount, then the tmpfs.
-                Err(nix::errno::Errno::ENOSYS) => {
-                    for rel in bound {
-                        remount_bind(tmp.as_raw_fd(), rel, flags)
-                            .ctx(|| format!("{}: remounting {}", field(), rel.display()))?;
-                    }
-                }
-                Err(e) => {
-                    return Err(Error::sys(
-                        format!("{}: applying {flags:?} to the cgroup mounts", field()),
-                        e,
-                    ))
-                }
+        if self.new_cgroup_ns || flags.is_empty() {
+            return Ok(());
+        }
+        let applied = set_attr_recursive(&tmp, flags).and_then(|()| {
+            // The recursive call reached the tmpfs too; it stays writable, as runc's.
+            if flags.contains(MsFlags::MS_RDONLY) {
+                mount_setattr(&tmp, false, 0, mounts::attr::RDONLY, None)
+            } else {
+                Ok(())
             }
+        });
+        match applied {
+            Ok(()) => Ok(()),
+            // Before Linux 5.12: remount each bind mount.
+            Err(nix::errno::Errno::ENOSYS) => {
+                for rel in bound {
+                    remount_bind(tmp.as_raw_fd(), rel, flags)
+                        .ctx(|| format!("{}: remounting {}", field(), rel.display()))?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(Error::sys(
+                format!("{}: applying {flags:?} to the cgroup mounts", field()),
+                e,
+            )),
         }
-        if flags.contains(MsFlags::MS_RDONLY) {
-            mount(
-                NONE,
-                &fd_path(&tmp),
-                NONE,
-                MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags | locked_flags(&tmp),
-                NONE,
-            )
-            .ctx(|| format!("{}: making the cgroup tmpfs read-only", field()))?;
-        }
-        Ok(())
     }
 
     /// `at` is (dir fd, path) of the target, to find the new mount again for the remount.
