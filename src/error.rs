@@ -35,16 +35,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// strerror text in lower case, as Go (and so runc) prints it; engines match on it
-/// ("no such file or directory", "permission denied").
-pub fn errno_text(e: nix::errno::Errno) -> String {
-    let d = e.desc();
-    let mut c = d.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
+// In sys, the leaf, which formats its own errors the same way.
+pub use crate::sys::errno_text;
 
 impl Error {
     pub fn sys(what: impl Into<String>, errno: nix::errno::Errno) -> Self {
@@ -84,5 +76,14 @@ impl<T> Context<T> for std::result::Result<T, nix::errno::Errno> {
 impl<T> Context<T> for std::result::Result<T, std::io::Error> {
     fn ctx(self, what: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::io(what(), e))
+    }
+}
+
+impl From<crate::sys::procfs::OpenError> for Error {
+    fn from(e: crate::sys::procfs::OpenError) -> Self {
+        match e {
+            crate::sys::procfs::OpenError::Sys { what, errno } => Error::Sys { what, errno },
+            crate::sys::procfs::OpenError::NotProcfs(m) => Error::Other(m),
+        }
     }
 }

@@ -5,7 +5,6 @@
 //! nothing of ours). tools/import-graph.sh checks that no import circle comes back.
 
 pub mod cgroups;
-pub mod cgroups_glue;
 pub mod cli;
 pub mod commands;
 pub mod container;
@@ -17,3 +16,4 @@ pub mod process;
 pub mod rootfs;
 pub mod security;
 pub mod spec;
+pub mod sys;

@@ -65,7 +65,7 @@ fn run(argv: &[String]) -> error::Result<i32> {
             cli::prog(),
             env!("CARGO_PKG_VERSION"),
             env!("CARGO_PKG_VERSION"),
-            commands::OCI_VERSION
+            husk::spec::OCI_VERSION
         );
         return Ok(0);
     }

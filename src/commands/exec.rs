@@ -87,7 +87,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     };
     let caps = caps::Sets::from_spec(process.capabilities().as_ref());
     let env = merge_env(process.env().as_deref().unwrap_or(&[]));
-    let manager = crate::cgroups_glue::manager(&c);
+    let manager = crate::container::cgroup::manager(&c);
     let subs = SubCgroups::parse(a.values("cgroup"))?;
     let cgroup_dir = cgroup_target(&c, manager.as_ref(), &subs)?;
     // cgroup v1: the first child moves itself in through these (see process::exec::stage).
