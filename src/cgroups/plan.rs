@@ -169,3 +169,103 @@ pub fn features() -> serde_json::Value {
         "hostLayout": layout,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    const HYBRID_MOUNTINFO: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+33 31 0:30 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+    const HYBRID_PROC_CGROUP: &str = "4:memory:/svc\n3:devices:/\n0::/\n";
+
+    fn spec(linux: serde_json::Value) -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.2.1",
+            "root": {"path": "rootfs"},
+            "linux": linux,
+        }))
+        .expect("test config must deserialize")
+    }
+
+    fn planned(s: &Spec, id: &str) -> Plan {
+        let host = cgroups::host_from(HYBRID_MOUNTINFO, HYBRID_PROC_CGROUP).unwrap();
+        let path = s
+            .linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_ref())
+            .and_then(|p| p.to_str());
+        let inner = cgroups::inner_path(path, id).unwrap();
+        Plan::on_host(s, &inner, &host, HYBRID_MOUNTINFO.into())
+    }
+
+    #[test]
+    fn cgroup_plan_dirs_follow_cgroups_path_in_every_hierarchy() {
+        let p = planned(&spec(serde_json::json!({"cgroupsPath": "/pods/c1"})), "c1");
+        assert_eq!(p.record().layout, cgroups::Layout::Hybrid);
+        assert_eq!(
+            p.dirs(),
+            vec![
+                (
+                    PathBuf::from("/sys/fs/cgroup/memory"),
+                    PathBuf::from("/sys/fs/cgroup/memory/pods/c1")
+                ),
+                (
+                    PathBuf::from("/sys/fs/cgroup/devices"),
+                    PathBuf::from("/sys/fs/cgroup/devices/pods/c1")
+                ),
+                (
+                    PathBuf::from("/sys/fs/cgroup/unified"),
+                    PathBuf::from("/sys/fs/cgroup/unified/pods/c1")
+                ),
+            ]
+        );
+        assert_eq!(p.mountinfo(), HYBRID_MOUNTINFO);
+    }
+
+    #[test]
+    fn cgroup_plan_without_a_path_puts_the_id_under_the_runtime_cgroup() {
+        let p = planned(&spec(serde_json::json!({})), "abc");
+        let dirs: Vec<PathBuf> = p.dirs().into_iter().map(|(_, d)| d).collect();
+        assert_eq!(
+            dirs,
+            [
+                "/sys/fs/cgroup/memory/svc/abc",
+                "/sys/fs/cgroup/devices/abc",
+                "/sys/fs/cgroup/unified/abc"
+            ]
+            .map(PathBuf::from)
+        );
+    }
+
+    #[test]
+    fn cgroup_plan_keeps_the_limits_and_adds_the_default_devices() {
+        let s = spec(serde_json::json!({
+            "resources": {
+                "memory": {"limit": 67108864},
+                "devices": [{"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"}]
+            }
+        }));
+        let p = planned(&s, "c2");
+        assert_eq!(
+            p.resources.memory().as_ref().and_then(|m| m.limit()),
+            Some(67108864)
+        );
+        let devices = p.resources.devices().as_deref().unwrap_or(&[]);
+        // The config's rule is kept, and runc's defaults (/dev/null: c 1:3) are added.
+        assert!(devices
+            .iter()
+            .any(|d| d.allow() && d.major() == Some(10) && d.minor() == Some(200)));
+        assert!(devices
+            .iter()
+            .any(|d| d.allow() && d.major() == Some(1) && d.minor() == Some(3)));
+        // What state.json records as the container's cgroup: no devices (never updated).
+        let st = p.created().state();
+        assert!(st["resources"]["devices"].is_null());
+        assert_eq!(st["resources"]["memory"]["limit"], 67108864);
+    }
+}

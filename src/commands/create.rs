@@ -93,21 +93,12 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         .as_ref()
         .ok_or_else(|| Error::Config("process: missing".into()))?;
     let terminal = process.terminal() == Some(true);
-    match (terminal, &o.console_socket) {
-        (true, None) if o.foreground => {}
-        (true, None) => {
-            return Err(Error::Usage(
-                "process.terminal is true: --console-socket is required to receive the terminal"
-                    .into(),
-            ))
-        }
-        (false, Some(_)) => {
-            return Err(Error::Usage(
-                "--console-socket: cannot be used when process.terminal is false".into(),
-            ))
-        }
-        _ => {}
-    }
+    process::tty::check_terminal(
+        process::tty::TerminalFor::Create,
+        terminal,
+        o.console_socket.is_some(),
+        o.foreground,
+    )?;
 
     // Everything that can be checked without side effects is checked before the state dir.
     let plan = Plan::from_spec(spec)?;

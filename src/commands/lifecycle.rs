@@ -353,14 +353,8 @@ fn kill_and_wait(c: &Container) -> Result<()> {
     // SAFETY: kill a pid verified by start time.
     unsafe { libc::kill(c.state.pid, libc::SIGKILL) };
     if let Some(fd) = pidfd {
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
         // Bounded: a process stuck in the kernel (D state) must not hang delete forever.
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, 10_000) };
+        crate::sys::pidfd::wait_exit(&fd, 10_000);
     }
     Ok(())
 }

@@ -39,16 +39,21 @@ pub fn kill_and_reap(pid: i32) {
 /// Reap a child that is exiting (or was killed), waiting at most `ms` for it.
 pub fn reap_within(pid: i32, pidfd: Option<&OwnedFd>, ms: i32) -> Option<i32> {
     if let Some(fd) = pidfd {
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, ms) };
+        wait_exit(fd, ms);
     }
     let mut status = 0;
     // SAFETY: non-blocking waitpid for our own child.
     let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
     (r == pid).then_some(status)
+}
+
+/// Wait at most `ms` for the process of `pidfd` to exit (it need not be our child).
+pub fn wait_exit(pidfd: &OwnedFd, ms: i32) {
+    let mut p = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, ms) };
 }
