@@ -35,6 +35,15 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<crate::sys::procfs::OpenError> for Error {
+    fn from(e: crate::sys::procfs::OpenError) -> Self {
+        match e {
+            crate::sys::procfs::OpenError::Sys { what, errno } => Error::Sys { what, errno },
+            crate::sys::procfs::OpenError::NotProcfs(m) => Error::Other(m),
+        }
+    }
+}
+
 // In sys, the leaf, which formats its own errors the same way.
 pub use crate::sys::errno_text;
 
@@ -76,14 +85,5 @@ impl<T> Context<T> for std::result::Result<T, nix::errno::Errno> {
 impl<T> Context<T> for std::result::Result<T, std::io::Error> {
     fn ctx(self, what: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::io(what(), e))
-    }
-}
-
-impl From<crate::sys::procfs::OpenError> for Error {
-    fn from(e: crate::sys::procfs::OpenError) -> Self {
-        match e {
-            crate::sys::procfs::OpenError::Sys { what, errno } => Error::Sys { what, errno },
-            crate::sys::procfs::OpenError::NotProcfs(m) => Error::Other(m),
-        }
     }
 }
