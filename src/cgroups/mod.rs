@@ -23,6 +23,7 @@
 
 mod devices;
 mod ebpf;
+pub mod plan;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -121,42 +122,11 @@ pub(crate) struct Host {
     pub unified: Option<(PathBuf, PathBuf)>,
 }
 
-fn unescape_mountinfo(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 4 <= b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = u32::from(b[i + 1] - b'0') * 64
-                + u32::from(b[i + 2] - b'0') * 8
-                + u32::from(b[i + 3] - b'0');
-            out.push(v as u8);
-            i += 4;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// cgroup mounts in a mountinfo text, first mount of each hierarchy only.
 pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgMount> {
     let mut out: Vec<CgMount> = Vec::new();
-    for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        if pre.len() < 5 || post.len() < 3 {
-            continue;
-        }
-        let v2 = match post[0] {
+    for mi in crate::sys::mountinfo::parse(text) {
+        let v2 = match mi.fstype.as_str() {
             "cgroup" => false,
             "cgroup2" => true,
             _ => continue,
@@ -164,11 +134,11 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgMount> {
         let opts: Vec<String> = if v2 {
             Vec::new()
         } else {
-            post[2].split(',').map(str::to_string).collect()
+            mi.super_options.split(',').map(str::to_string).collect()
         };
         let m = CgMount {
-            root: unescape_mountinfo(pre[3]),
-            mountpoint: PathBuf::from(unescape_mountinfo(pre[4])),
+            root: mi.root,
+            mountpoint: mi.mount_point,
             opts,
             v2,
         };
@@ -407,7 +377,7 @@ pub(crate) fn resolve(host: &Host, inner: &Inner) -> CgroupState {
 /// a thread moving itself takes no global lock), naming the directory when the kernel refuses.
 pub fn enter_v1(f: &OwnedFd) -> Result<()> {
     nix::unistd::write(f, b"0").map(|_| ()).map_err(|e| {
-        let what = crate::rootfs::fd_path(f);
+        let what = crate::sys::fd::fd_path(f);
         let path = std::fs::read_link(&what).unwrap_or(what);
         let dir = path.parent().unwrap_or(&path).display().to_string();
         let hint = if e == nix::errno::Errno::ENOSPC {

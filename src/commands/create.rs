@@ -49,7 +49,7 @@ impl Options {
 /// Removes the half-made container (state dir, cgroup) unless disarmed.
 struct Cleanup<'a> {
     dir: &'a Path,
-    cgroup: Option<crate::cgroups_glue::Cgroup>,
+    cgroup: Option<crate::cgroups::plan::Cgroup>,
     armed: bool,
 }
 
@@ -93,26 +93,17 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         .as_ref()
         .ok_or_else(|| Error::Config("process: missing".into()))?;
     let terminal = process.terminal() == Some(true);
-    match (terminal, &o.console_socket) {
-        (true, None) if o.foreground => {}
-        (true, None) => {
-            return Err(Error::Usage(
-                "process.terminal is true: --console-socket is required to receive the terminal"
-                    .into(),
-            ))
-        }
-        (false, Some(_)) => {
-            return Err(Error::Usage(
-                "--console-socket: cannot be used when process.terminal is false".into(),
-            ))
-        }
-        _ => {}
-    }
+    process::tty::check_terminal(
+        process::tty::TerminalFor::Create,
+        terminal,
+        o.console_socket.is_some(),
+        o.foreground,
+    )?;
 
     // Everything that can be checked without side effects is checked before the state dir.
     let plan = Plan::from_spec(spec)?;
     let seccomp = crate::security::seccomp_glue::compile(spec, &g.root)?;
-    let cgroup_cfg = crate::cgroups_glue::plan(spec, &o.id)?;
+    let cgroup_cfg = crate::cgroups::plan::plan(spec, &o.id)?;
     // The terminal goes to the caller's socket, or back to us (a socketpair) for relaying.
     let (console, relay) = match &o.console_socket {
         Some(p) => (Some(connect(p)?), None),
@@ -257,7 +248,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     // Before any cgroup exists: which cgroups this container may get, so that `delete -f`
     // finds (kills and removes) them whatever instant this runtime is killed at.
     if let Some(cfg) = &cgroup_cfg {
-        container::record_cgroup(&dir, &cfg.record())?;
+        container::cgroup::record(&dir, &cfg.record())?;
     }
     // On cgroup v2 (pure or hybrid) init is cloned into its cgroup2 directory; the rest is
     // created while init sets up.

@@ -39,7 +39,7 @@ fn start_container(c: &Container) -> Result<()> {
         }
     }
     // The pidfd first: once the fifo is open, init may exec and exit (and be reaped) at once.
-    let pidfd = crate::hooks::pidfd_open(c.state.pid).map_err(|e| {
+    let pidfd = crate::sys::pidfd::pidfd_open(c.state.pid).map_err(|e| {
         Error::Container(format!(
             "cannot start container {}: {}",
             c.state.id,
@@ -279,7 +279,7 @@ pub fn kill(g: &Global, a: &Args) -> Result<i32> {
     // Init is in the cgroup too, so it got its SIGKILL with the others: nothing is left to
     // signal (and no second look at the status, which init's death may change meanwhile).
     if sig == libc::SIGKILL && !c.has_own_pid_ns() {
-        crate::cgroups_glue::kill_all(&c, sig)?;
+        crate::container::cgroup::kill_all(&c, sig)?;
         return Ok(0);
     }
     let status = c.status();
@@ -294,7 +294,7 @@ pub fn kill(g: &Global, a: &Args) -> Result<i32> {
         )));
     }
     if a.is_set("all") {
-        crate::cgroups_glue::kill_all(&c, sig)?;
+        crate::container::cgroup::kill_all(&c, sig)?;
     }
     // SAFETY: kill with a pid we verified by start time just above.
     if unsafe { libc::kill(c.state.pid, sig) } != 0 {
@@ -330,13 +330,13 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
         // Init is gone; without a pid namespace of its own the container's other processes
         // may still run: kill them, or the cgroup could not be removed.
         Status::Stopped if !c.has_own_pid_ns() => {
-            let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
+            let _ = crate::container::cgroup::kill_all(&c, libc::SIGKILL);
         }
         Status::Stopped => {}
         Status::Created => kill_and_wait(&c)?,
         s if force => {
             if s == Status::Paused {
-                crate::cgroups_glue::thaw(&c);
+                crate::container::cgroup::thaw(&c);
             }
             kill_and_wait(&c)?
         }
@@ -358,7 +358,7 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
 /// parent-death signal); with --force they are killed, then the cgroups and the directory go.
 /// Without --force, a create whose processes still run is refused.
 fn delete_half_created(id: &str, dir: &std::path::Path, force: bool) -> Result<()> {
-    let manager = match container::recorded_cgroup(dir) {
+    let manager = match container::cgroup::recorded(dir) {
         Some(st) => Some(crate::cgroups::Manager::from_state(&st)),
         // No record: no cgroup was made, unless an older husk made the directory; the
         // default path rule (no cgroupsPath) finds that one.
@@ -367,12 +367,12 @@ fn delete_half_created(id: &str, dir: &std::path::Path, force: bool) -> Result<(
             .map(|(m, _)| m),
     };
     if let Some(m) = &manager {
-        if !force && !crate::cgroups_glue::processes_in(m).is_empty() {
+        if !force && !crate::container::cgroup::processes_in(m).is_empty() {
             return Err(Error::Container(format!(
                 "cannot delete container {id}: it is being created (use --force)"
             )));
         }
-        crate::cgroups_glue::kill_everything(m)?;
+        crate::container::cgroup::kill_everything(m)?;
         if let Err(e) = m.destroy() {
             log::warn!("removing the cgroup of {id}: {e}");
         }
@@ -383,23 +383,17 @@ fn delete_half_created(id: &str, dir: &std::path::Path, force: bool) -> Result<(
 
 /// SIGKILL the container (every process, through its cgroup when it has one) and wait for init.
 fn kill_and_wait(c: &Container) -> Result<()> {
-    let pidfd = crate::hooks::pidfd_open(c.state.pid).ok();
+    let pidfd = crate::sys::pidfd::pidfd_open(c.state.pid).ok();
     // In its own pid namespace, killing init kills every process of the container (the
     // kernel does it); otherwise signal the whole cgroup (freeze, kill, thaw).
     if !c.has_own_pid_ns() {
-        let _ = crate::cgroups_glue::kill_all(c, libc::SIGKILL);
+        let _ = crate::container::cgroup::kill_all(c, libc::SIGKILL);
     }
     // SAFETY: kill a pid verified by start time.
     unsafe { libc::kill(c.state.pid, libc::SIGKILL) };
     if let Some(fd) = pidfd {
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
         // Bounded: a process stuck in the kernel (D state) must not hang delete forever.
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, 10_000) };
+        crate::sys::pidfd::wait_exit(&fd, 10_000);
     }
     Ok(())
 }
@@ -413,7 +407,7 @@ fn destroy(c: &Container) {
             &c.hook_state(Status::Stopped),
         );
     }
-    crate::cgroups_glue::destroy(c);
+    crate::container::cgroup::destroy(c);
     container::remove_state_dir(&c.dir);
 }
 
@@ -453,7 +447,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     if !a.is_set("keep") {
         // Init is gone; only a shared pid namespace can leave processes behind.
         if !c.has_own_pid_ns() {
-            let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
+            let _ = crate::container::cgroup::kill_all(&c, libc::SIGKILL);
         }
         destroy(&c);
     }

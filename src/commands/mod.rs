@@ -9,9 +9,6 @@ mod spec_cmd;
 use crate::cli::{Args, Command};
 use crate::error::{Error, Result};
 
-/// The runtime-spec version husk implements (reported in state and hooks).
-pub const OCI_VERSION: &str = "1.2.1";
-
 /// Global options every subcommand sees.
 pub struct Global {
     pub root: std::path::PathBuf,

@@ -37,7 +37,7 @@ pub fn spec(_g: &Global, a: &Args) -> Result<i32> {
 fn default_spec() -> serde_json::Value {
     let caps = serde_json::json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
     serde_json::json!({
-        "ociVersion": super::OCI_VERSION,
+        "ociVersion": crate::spec::OCI_VERSION,
         "process": {
             "terminal": true,
             "user": {"uid": 0, "gid": 0},
@@ -169,13 +169,13 @@ pub fn features(_g: &Global, a: &Args) -> Result<i32> {
     ];
     let v = serde_json::json!({
         "ociVersionMin": "1.0.0",
-        "ociVersionMax": super::OCI_VERSION,
+        "ociVersionMax": crate::spec::OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": crate::security::caps::ALL_NAMES.to_vec(),
-            "cgroup": crate::cgroups_glue::features(),
+            "cgroup": crate::cgroups::plan::features(),
             "seccomp": crate::security::seccomp_glue::features(),
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},

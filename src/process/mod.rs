@@ -10,63 +10,10 @@ pub mod tty;
 
 use crate::error::{Context, Error, Result};
 use crate::namespaces::Plan;
+// The raw clone3 and close_range wrappers live in sys; init and exec reach them from here.
+pub use crate::sys::clone::{clone, clone_into};
+pub use crate::sys::fd::cloexec_from;
 use std::os::fd::OwnedFd;
-
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
-/// fork-like clone3: the child continues on a copy of our stack. Safe only because husk is
-/// single-threaded. Returns 0 in the child.
-pub fn clone(flags: u64) -> std::result::Result<i32, nix::errno::Errno> {
-    clone_into(flags, None)
-}
-
-pub fn clone_into(
-    flags: u64,
-    cgroup_fd: Option<i32>,
-) -> std::result::Result<i32, nix::errno::Errno> {
-    // clone3 refuses an exit signal with CLONE_PARENT: the child then inherits ours (SIGCHLD,
-    // since every husk process is cloned with it).
-    let exit_signal = if flags & libc::CLONE_PARENT as u64 != 0 {
-        0
-    } else {
-        libc::SIGCHLD as u64
-    };
-    let mut args = CloneArgs {
-        flags,
-        exit_signal,
-        ..Default::default()
-    };
-    if let Some(fd) = cgroup_fd {
-        args.flags |= 0x200000000; // CLONE_INTO_CGROUP
-        args.cgroup = fd as u64;
-    }
-    // SAFETY: clone3 with a zero stack behaves like fork; the struct outlives the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    if r < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    Ok(r as i32)
-}
 
 /// What the parent needs from the caller to drive init through setup.
 pub struct Hooks<'a> {
@@ -328,8 +275,8 @@ pub(crate) fn hand_over_listener(
     let path = filter.listener_path().ok_or_else(|| {
         Error::Config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY".into())
     })?;
-    let pidfd =
-        crate::hooks::pidfd_open(pid).ctx(|| "pidfd_open of the container's process".into())?;
+    let pidfd = crate::sys::pidfd::pidfd_open(pid)
+        .ctx(|| "pidfd_open of the container's process".into())?;
     // SAFETY: pidfd_getfd returns a new fd or -1.
     let fd = unsafe {
         libc::syscall(
@@ -362,7 +309,7 @@ fn exit_reason(pid: i32) -> String {
     if pid <= 0 {
         return generic;
     }
-    let pidfd = crate::hooks::pidfd_open(pid).ok();
+    let pidfd = crate::sys::pidfd::pidfd_open(pid).ok();
     match channel::reap_within(pid, pidfd.as_ref(), 2_000) {
         Some(status) if libc::WIFSIGNALED(status) => format!(
             "the container's init was killed by signal {} during setup",
@@ -374,18 +321,4 @@ fn exit_reason(pid: i32) -> String {
             channel::what_it_does(pid)
         ),
     }
-}
-
-/// Mark every fd from `first` up close-on-exec (only stdio and the preserved fds reach the
-/// container's program: CVE-2024-21626).
-pub fn cloexec_from(first: u32) {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
 }

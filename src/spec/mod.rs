@@ -1,6 +1,10 @@
 //! Load `config.json` and check it up front, so that every mistake in it is reported before
 //! anything is created, by one line that names the field (`linux.namespaces[2].path: ...`).
 
+pub mod mounts;
+mod version;
+pub use version::OCI_VERSION;
+
 use crate::error::{Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::path::{Path, PathBuf};
@@ -315,7 +319,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
             }
         }
         if let Some(p) = l.rootfs_propagation().as_deref() {
-            if crate::rootfs::mounts::rootfs_propagation(p).is_none() {
+            if mounts::rootfs_propagation(p).is_none() {
                 return Err(cfg(format!("linux.rootfsPropagation {p:?}: unknown propagation (expected shared, slave, private or unbindable, optionally with r)")));
             }
         }
@@ -354,8 +358,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
                 )));
             }
             for o in opts {
-                crate::rootfs::mounts::check_option(o)
-                    .map_err(|e| cfg(format!("mounts[{i}].options: {e}")))?;
+                mounts::check_option(o).map_err(|e| cfg(format!("mounts[{i}].options: {e}")))?;
             }
         }
     }

@@ -1,8 +1,10 @@
-//! Where the cgroup manager meets the container lifecycle: which cgroup a new container gets,
-//! creating and entering it while init sets up, and what later commands do with the saved state.
+//! The cgroup a new container gets, planned once in the runtime before anything is created:
+//! its paths on this host and its resources (the default devices added), then created and
+//! entered while init sets up. What later commands do with a saved container's cgroup is in
+//! container/cgroup.rs.
 
-use crate::cgroups::{self, CgroupState, Manager};
-use crate::container::Container;
+use super::{CgroupState, Host, Inner, Manager};
+use crate::cgroups;
 use crate::error::Result;
 use oci_spec::runtime::{LinuxResources, Spec};
 use std::os::fd::OwnedFd;
@@ -38,20 +40,30 @@ impl Cgroup {
 }
 
 pub fn plan(spec: &Spec, id: &str) -> Result<Option<Plan>> {
-    let linux = spec.linux().as_ref();
-    let path = linux
+    let path = spec
+        .linux()
+        .as_ref()
         .and_then(|l| l.cgroups_path().as_ref())
         .and_then(|p| p.to_str());
-    let (manager, mountinfo) = Manager::new_with_mountinfo(path, id)?;
-    let empty = LinuxResources::default();
-    let asked = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&empty);
-    let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-    let resources = cgroups::with_default_devices(asked, devices);
-    Ok(Some(Plan {
-        manager,
-        resources,
-        mountinfo,
-    }))
+    let inner = cgroups::inner_path(path, id)?;
+    let (host, mountinfo) = cgroups::detect_host_and_mountinfo()?;
+    Ok(Some(Plan::on_host(spec, &inner, &host, mountinfo)))
+}
+
+impl Plan {
+    /// The plan for a host described as data: the hierarchies (from its mountinfo and
+    /// /proc/self/cgroup), the runtime's `mountinfo` text kept for init.
+    pub(crate) fn on_host(spec: &Spec, inner: &Inner, host: &Host, mountinfo: String) -> Plan {
+        let linux = spec.linux().as_ref();
+        let empty = LinuxResources::default();
+        let asked = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&empty);
+        let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+        Plan {
+            manager: Manager::from_state(&cgroups::resolve(host, inner)),
+            resources: cgroups::with_default_devices(asked, devices),
+            mountinfo,
+        }
+    }
 }
 
 impl Plan {
@@ -146,117 +158,6 @@ impl Plan {
     }
 }
 
-pub fn manager(c: &Container) -> Option<Manager> {
-    let v = c.state.cgroup.as_ref()?;
-    let st: CgroupState = serde_json::from_value(v.clone()).ok()?;
-    Some(Manager::from_state(&st))
-}
-
-/// Merge the resources `update` applied into the ones recorded in state.json (the caller
-/// saves): objects merge member by member, anything else (numbers, lists) is replaced.
-pub fn record_update(c: &mut Container, applied: &LinuxResources) {
-    fn merge(into: &mut serde_json::Value, from: &serde_json::Value) {
-        match (into, from) {
-            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-                for (k, v) in b {
-                    if v.is_null() {
-                        continue;
-                    }
-                    merge(a.entry(k.clone()).or_insert(serde_json::Value::Null), v);
-                }
-            }
-            (slot, v) => *slot = v.clone(),
-        }
-    }
-    let Some(cg) = c.state.cgroup.as_mut() else {
-        return;
-    };
-    let Ok(new) = serde_json::to_value(applied) else {
-        return;
-    };
-    let slot = &mut cg["resources"];
-    if !slot.is_object() {
-        *slot = serde_json::json!({});
-    }
-    merge(slot, &new);
-}
-
-/// The cpu quota recorded in state.json (from create and earlier updates).
-pub fn recorded_quota(c: &Container) -> Option<i64> {
-    c.state.cgroup.as_ref()?["resources"]["cpu"]["quota"].as_i64()
-}
-
-pub fn is_paused(c: &Container) -> bool {
-    manager(c).is_some_and(|m| m.state_frozen().unwrap_or(false))
-}
-
-/// Signal every process in the container's cgroup (kill --all, delete --force).
-pub fn kill_all(c: &Container, sig: i32) -> Result<()> {
-    match manager(c) {
-        Some(m) => m.kill_all(sig),
-        None => Ok(()),
-    }
-}
-
-/// Every process in any of the manager's cgroups (every v1 hierarchy and the unified one:
-/// a half-created container's init may be in some and not yet in the others).
-pub fn processes_in(m: &Manager) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for p in m.paths() {
-        let _ = cgroups::util::collect_pids(&p, &mut pids);
-    }
-    pids.sort_unstable();
-    pids.dedup();
-    pids
-}
-
-/// SIGKILL every process in the manager's cgroups and wait (bounded) until none is left, so
-/// that the cgroups can be removed and the id reused. cgroup.kill (cgroup2, Linux 5.14) kills
-/// a whole tree at once, forks in flight included; the rounds by pid cover older kernels and
-/// v1 hierarchies (a killed process cannot fork, so each round leaves fewer).
-pub fn kill_everything(m: &Manager) -> Result<()> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let pids = processes_in(m);
-        if pids.is_empty() {
-            return Ok(());
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(crate::error::Error::Other(format!(
-                "processes {pids:?} of the container did not die within 10s of SIGKILL"
-            )));
-        }
-        for p in m.paths() {
-            if p.join("cgroup.kill").exists() {
-                let _ = cgroups::util::write(&p, "cgroup.kill", "1");
-            }
-        }
-        for pid in pids {
-            // SAFETY: kill with a pid read from the container's own cgroup.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        // A v1 freezer holds a SIGKILL'd process until thawed.
-        if m.v1_path("freezer").is_some() {
-            let _ = m.thaw();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
-pub fn thaw(c: &Container) {
-    if let Some(m) = manager(c) {
-        let _ = m.thaw();
-    }
-}
-
-pub fn destroy(c: &Container) {
-    if let Some(m) = manager(c) {
-        if let Err(e) = m.destroy() {
-            log::warn!("removing the cgroup of {}: {e}", c.state.id);
-        }
-    }
-}
-
 pub fn features() -> serde_json::Value {
     let layout = cgroups::detect_layout().ok();
     serde_json::json!({
@@ -267,4 +168,104 @@ pub fn features() -> serde_json::Value {
         "rdma": true,
         "hostLayout": layout,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    const HYBRID_MOUNTINFO: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+33 31 0:30 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+    const HYBRID_PROC_CGROUP: &str = "4:memory:/svc\n3:devices:/\n0::/\n";
+
+    fn spec(linux: serde_json::Value) -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.2.1",
+            "root": {"path": "rootfs"},
+            "linux": linux,
+        }))
+        .expect("test config must deserialize")
+    }
+
+    fn planned(s: &Spec, id: &str) -> Plan {
+        let host = cgroups::host_from(HYBRID_MOUNTINFO, HYBRID_PROC_CGROUP).unwrap();
+        let path = s
+            .linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_ref())
+            .and_then(|p| p.to_str());
+        let inner = cgroups::inner_path(path, id).unwrap();
+        Plan::on_host(s, &inner, &host, HYBRID_MOUNTINFO.into())
+    }
+
+    #[test]
+    fn cgroup_plan_dirs_follow_cgroups_path_in_every_hierarchy() {
+        let p = planned(&spec(serde_json::json!({"cgroupsPath": "/pods/c1"})), "c1");
+        assert_eq!(p.record().layout, cgroups::Layout::Hybrid);
+        assert_eq!(
+            p.dirs(),
+            vec![
+                (
+                    PathBuf::from("/sys/fs/cgroup/memory"),
+                    PathBuf::from("/sys/fs/cgroup/memory/pods/c1")
+                ),
+                (
+                    PathBuf::from("/sys/fs/cgroup/devices"),
+                    PathBuf::from("/sys/fs/cgroup/devices/pods/c1")
+                ),
+                (
+                    PathBuf::from("/sys/fs/cgroup/unified"),
+                    PathBuf::from("/sys/fs/cgroup/unified/pods/c1")
+                ),
+            ]
+        );
+        assert_eq!(p.mountinfo(), HYBRID_MOUNTINFO);
+    }
+
+    #[test]
+    fn cgroup_plan_without_a_path_puts_the_id_under_the_runtime_cgroup() {
+        let p = planned(&spec(serde_json::json!({})), "abc");
+        let dirs: Vec<PathBuf> = p.dirs().into_iter().map(|(_, d)| d).collect();
+        assert_eq!(
+            dirs,
+            [
+                "/sys/fs/cgroup/memory/svc/abc",
+                "/sys/fs/cgroup/devices/abc",
+                "/sys/fs/cgroup/unified/abc"
+            ]
+            .map(PathBuf::from)
+        );
+    }
+
+    #[test]
+    fn cgroup_plan_keeps_the_limits_and_adds_the_default_devices() {
+        let s = spec(serde_json::json!({
+            "resources": {
+                "memory": {"limit": 67108864},
+                "devices": [{"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"}]
+            }
+        }));
+        let p = planned(&s, "c2");
+        assert_eq!(
+            p.resources.memory().as_ref().and_then(|m| m.limit()),
+            Some(67108864)
+        );
+        let devices = p.resources.devices().as_deref().unwrap_or(&[]);
+        // The config's rule is kept, and runc's defaults (/dev/null: c 1:3) are added.
+        assert!(devices
+            .iter()
+            .any(|d| d.allow() && d.major() == Some(10) && d.minor() == Some(200)));
+        assert!(devices
+            .iter()
+            .any(|d| d.allow() && d.major() == Some(1) && d.minor() == Some(3)));
+        // What state.json records as the container's cgroup: no devices (never updated).
+        let st = p.created().state();
+        assert!(st["resources"]["devices"].is_null());
+        assert_eq!(st["resources"]["memory"]["limit"], 67108864);
+    }
 }
