@@ -19,3 +19,4 @@ mod run;
 mod security;
 mod selinux;
 mod support;
+mod systemd;

@@ -15,15 +15,12 @@ pub const OCI_VERSION: &str = "1.2.1";
 /// Global options every subcommand sees.
 pub struct Global {
     pub root: std::path::PathBuf,
+    /// --systemd-cgroup: new containers get their cgroup from systemd (a transient scope).
+    pub systemd_cgroup: bool,
 }
 
 impl Global {
     pub fn from_args(a: &Args) -> Result<Self> {
-        if a.is_set("systemd-cgroup") {
-            return Err(Error::Usage(
-                "--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver (omit the flag)".into(),
-            ));
-        }
         match a.value("rootless") {
             None | Some("false") | Some("auto") => {}
             Some("true") => {
@@ -39,6 +36,7 @@ impl Global {
         }
         Ok(Global {
             root: a.value("root").unwrap_or("/run/husk").into(),
+            systemd_cgroup: a.is_set("systemd-cgroup"),
         })
     }
 }
