@@ -52,7 +52,7 @@ fn systemd_cgroup_malformed_path() {
         "a:b",
         "nosuffix:p:n",
         "a--b.slice:p:n",
-        "system.slice:p:",
+        "system.slice:p:a/b",
     ] {
         systemd_config(&env, &id, bad);
         let out = sd_create(&env, &id);

@@ -93,9 +93,10 @@ pub fn parse_path(p: Option<&str>, id: &str) -> Result<(Unit, String)> {
             "{FIELD} {p:?}: {slice:?} is not a systemd slice name (NAME.slice, parents joined by '-', no '/')"
         ))
     })?;
-    if name.is_empty() || !valid_unit_chars(name) || !valid_unit_chars(prefix) {
+    // Empty parts are runc's too: "system.slice:p:" is the scope "p-.scope".
+    if !valid_unit_chars(name) || !valid_unit_chars(prefix) {
         return Err(Error::Config(format!(
-            "{FIELD} {p:?}: prefix and name must be non-empty systemd unit name parts \
+            "{FIELD} {p:?}: prefix and name must be systemd unit name parts \
              (letters, digits and :-_.\\@)"
         )));
     }

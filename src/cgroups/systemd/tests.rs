@@ -167,7 +167,6 @@ fn paths_and_slices() {
         "-a.slice:p:n",
         "a--b.slice:p:n",
         ".slice:p:n",
-        "system.slice:p:",
         "system.slice:p:a/b",
         "system.slice:p:x y",
     ] {
