@@ -171,7 +171,7 @@ test-cgroup2: build bundle vm-kernel
 # husk and for runc, then checking that no unit or cgroup of theirs is left.
 # SYSTEMD_DRIVER_TESTS run a second time with --systemd-cgroup (HUSK_SYSTEMD_CGROUP=1).
 SYSTEMD_TESTS ?= systemd::
-SYSTEMD_DRIVER_TESTS ?= lifecycle:: exec:: run::
+SYSTEMD_DRIVER_TESTS ?= lifecycle::
 test-systemd: build bundle vm-kernel
 	SDVM_DRIVER_TESTS="$(SYSTEMD_DRIVER_TESTS)" HUSK_VM_CACHE=$(VM_CACHE) \
 		integration/vm/test-systemd.sh $(BUNDLE_DIR) "$(SYSTEMD_TESTS)"
