@@ -28,7 +28,7 @@ DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static
 	musl-tools gperf curl debootstrap
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients test-loaded \
-	test-host test-podman test-containerd test-docker test-cgroup2 test-selinux vm-kernel selinux-policy bench \
+	test-host test-podman test-containerd test-docker test-cgroup2 test-systemd test-selinux vm-kernel selinux-policy bench \
 	demo clean install musl-deps debian-image
 
 all: build
@@ -174,6 +174,16 @@ vm-kernel:
 CGROUP2_HOG ?= 1
 test-cgroup2: build bundle vm-kernel
 	HUSK_HOG=$(CGROUP2_HOG) HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR) "$(CGROUP2_TESTS)"
+
+# The systemd cgroup driver (--systemd-cgroup) on a systemd + cgroup v2 host: the same VM booted
+# with systemd as PID 1 (run-in-vm.sh --systemd), running the tests named by SYSTEMD_TESTS for
+# husk and for runc, then checking that no unit or cgroup of theirs is left.
+# SYSTEMD_DRIVER_TESTS run a second time with --systemd-cgroup (HUSK_SYSTEMD_CGROUP=1).
+SYSTEMD_TESTS ?= systemd::
+SYSTEMD_DRIVER_TESTS ?= lifecycle::
+test-systemd: build bundle vm-kernel
+	SDVM_DRIVER_TESTS="$(SYSTEMD_DRIVER_TESTS)" HUSK_VM_CACHE=$(VM_CACHE) \
+		integration/vm/test-systemd.sh $(BUNDLE_DIR) "$(SYSTEMD_TESTS)"
 
 # The SELinux tests (integration/selinux.rs; skipped on this host, which has no SELinux) in a VM
 # booted with security=selinux: Debian's default policy, built on the host into a store rooted at

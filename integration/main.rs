@@ -21,3 +21,4 @@ mod seccomp;
 mod security;
 mod selinux;
 mod support;
+mod systemd;

@@ -13,7 +13,8 @@
 //!   - empty/absent: the container id, relative as above. runc 1.1.5 on this host puts a
 //!     container without cgroupsPath into `/<id>` under its own cgroup in each hierarchy
 //!     (for example `memory:/process_api/<x>/<id>`, `cpu:/<id>`); husk does the same.
-//!   - `slice:prefix:name` (systemd form) is rejected: the systemd driver is not supported.
+//!   - `slice:prefix:name` (systemd form) is refused without `--systemd-cgroup`; with it the
+//!     [`systemd`] driver resolves it to a transient scope's cgroup.
 //!   - `..` components are resolved; a path that climbs above its starting point (the
 //!     hierarchy root, or the runtime's cgroup for a relative path) is rejected. (runc
 //!     silently clamps such paths instead.)
@@ -25,6 +26,7 @@ mod devices;
 mod ebpf;
 pub mod plan;
 mod stats;
+pub mod systemd;
 #[cfg(test)]
 mod tests;
 mod unset;
@@ -81,6 +83,9 @@ pub struct CgroupState {
     pub v1: Vec<V1Hierarchy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unified: Option<UnifiedHierarchy>,
+    /// The systemd unit holding the cgroup (--systemd-cgroup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 /// The cgroup manager of one container.
@@ -305,8 +310,8 @@ pub(crate) fn inner_path(cgroups_path: Option<&str>, id: &str) -> Result<Inner> 
     };
     if !p.starts_with('/') && p.split(':').count() == 3 {
         return Err(Error::Config(format!(
-            "{field} {p:?} is in the systemd form slice:prefix:name, but the systemd cgroup \
-             driver is not supported yet; use a cgroupfs path such as /machine/{id}"
+            "{field} {p:?} is in the systemd form slice:prefix:name: pass --systemd-cgroup for \
+             the systemd cgroup driver, or use a cgroupfs path such as /machine/{id}"
         )));
     }
     if p.contains('\0') {
@@ -366,6 +371,7 @@ pub(crate) fn resolve(host: &Host, inner: &Inner) -> CgroupState {
             mount: mount.clone(),
             path: place(mount, own),
         }),
+        systemd: None,
     }
 }
 
@@ -420,6 +426,11 @@ impl Manager {
     /// The state to save in state.json.
     pub fn state(&self) -> CgroupState {
         self.st.clone()
+    }
+
+    /// The systemd unit of the container, with the systemd driver.
+    pub fn systemd_unit(&self) -> Option<&systemd::Unit> {
+        self.st.systemd.as_ref()
     }
 
     pub fn layout(&self) -> Layout {
@@ -681,6 +692,11 @@ impl Manager {
     /// briefly while the last processes exit; a cgroup already gone is not an error.
     pub fn destroy(&self) -> Result<()> {
         let mut first_err = None;
+        if let Some(u) = &self.st.systemd {
+            if let Err(e) = systemd::stop(u) {
+                first_err = Some(e);
+            }
+        }
         for p in self.paths() {
             if let Err(e) = util::remove_tree(&p) {
                 first_err.get_or_insert(e);

@@ -15,6 +15,8 @@ pub struct Plan {
     resources: LinuxResources,
     /// The runtime's /proc/self/mountinfo, read once: init's mount namespace starts as a copy.
     mountinfo: String,
+    /// With --systemd-cgroup: the unit systemd makes once init's pid is known.
+    systemd: Option<cgroups::systemd::Pending>,
 }
 
 /// A created cgroup holding the container, and the resources it was given.
@@ -39,12 +41,24 @@ impl Cgroup {
     }
 }
 
-pub fn plan(spec: &Spec, id: &str) -> Result<Option<Plan>> {
-    let path = spec
-        .linux()
-        .as_ref()
+pub fn plan(spec: &Spec, id: &str, systemd: bool) -> Result<Option<Plan>> {
+    let linux = spec.linux().as_ref();
+    let path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .and_then(|p| p.to_str());
+    if systemd {
+        let empty = LinuxResources::default();
+        let asked = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&empty);
+        let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+        let ann = spec.annotations().clone().unwrap_or_default().into_iter();
+        let (st, mountinfo, pending) = cgroups::systemd::plan(path, id, asked, ann)?;
+        return Ok(Some(Plan {
+            manager: Manager::from_state(&st),
+            resources: cgroups::with_default_devices(asked, devices),
+            mountinfo,
+            systemd: Some(pending),
+        }));
+    }
     let inner = cgroups::inner_path(path, id)?;
     let (host, mountinfo) = cgroups::detect_host_and_mountinfo()?;
     Ok(Some(Plan::on_host(spec, &inner, &host, mountinfo)))
@@ -62,6 +76,7 @@ impl Plan {
             manager: Manager::from_state(&cgroups::resolve(host, inner)),
             resources: cgroups::with_default_devices(asked, devices),
             mountinfo,
+            systemd: None,
         }
     }
 }
@@ -88,6 +103,10 @@ impl Plan {
                 "container's cgroup unexpectedly frozen: thaw it or remove it first".into(),
             ));
         }
+        // systemd makes the scope, with init's pid in it (make_for_init).
+        if self.systemd.is_some() {
+            return Ok(None);
+        }
         match self.manager.layout() {
             // Without its limits: init's own setup must not run under the container's CPU
             // quota, cpuset and memory limit (a 20% quota on a loaded machine stretched it
@@ -112,7 +131,11 @@ impl Plan {
     /// meanwhile and must never be in a devices cgroup whose rules are half written), then
     /// open the `tasks` file of each cgroup v1 directory, for init to move itself in. On
     /// error the cgroup is left for the caller to remove once init is gone.
-    pub fn make_for_init(&self) -> Result<Vec<OwnedFd>> {
+    pub fn make_for_init(&self, pid: i32) -> Result<Vec<OwnedFd>> {
+        if let (Some(sd), Some(dir)) = (&self.systemd, self.manager.unified_path()) {
+            sd.start(pid, dir)?;
+            return Ok(Vec::new());
+        }
         if self.manager.layout() != cgroups::Layout::V2 {
             self.manager.create()?;
             self.manager.apply_resources(&self.resources)?;
@@ -163,7 +186,7 @@ pub fn features() -> serde_json::Value {
     serde_json::json!({
         "v1": true,
         "v2": true,
-        "systemd": false,
+        "systemd": cgroups::systemd::available(),
         "systemdUser": false,
         "rdma": true,
         "hostLayout": layout,

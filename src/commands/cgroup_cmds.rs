@@ -521,7 +521,13 @@ pub fn update(g: &Global, a: &Args) -> Result<i32> {
     if m.layout() == crate::cgroups::Layout::V2 {
         crate::cgroups::keep_quota(&mut r, crate::container::cgroup::recorded_quota(&c));
     }
-    let applied = m.apply_resources(&r);
+    // systemd keeps the limits as unit properties and would re-apply its old ones.
+    let applied = match m.systemd_unit() {
+        Some(u) => {
+            crate::cgroups::systemd::set_resources(u, &r).and_then(|()| m.apply_resources(&r))
+        }
+        None => m.apply_resources(&r),
+    };
     // v1 refuses a memory limit above memory+swap with a bare EINVAL: say what to do.
     let raising_alone = from_json.is_none() && a.given("memory") && !a.given("memory-swap");
     let applied = applied.map_err(|e| {

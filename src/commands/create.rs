@@ -103,7 +103,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     // Everything that can be checked without side effects is checked before the state dir.
     let plan = Plan::from_spec(spec)?;
     let seccomp = crate::security::seccomp_glue::compile(spec, &g.root)?;
-    let cgroup_cfg = crate::cgroups::plan::plan(spec, &o.id)?;
+    let cgroup_cfg = crate::cgroups::plan::plan(spec, &o.id, g.systemd_cgroup)?;
     // The terminal goes to the caller's socket, or back to us (a socketpair) for relaying.
     let (console, relay) = match &o.console_socket {
         Some(p) => (Some(connect(p)?), None),
@@ -257,9 +257,9 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         None => None,
     };
     cleanup.cgroup = cgroup_cfg.as_ref().map(|c| c.created());
-    let mut cgroup_step = || -> Result<Vec<OwnedFd>> {
+    let mut cgroup_step = |pid: i32| -> Result<Vec<OwnedFd>> {
         match &cgroup_cfg {
-            Some(cfg) => cfg.make_for_init(),
+            Some(cfg) => cfg.make_for_init(pid),
             None => Ok(Vec::new()),
         }
     };

@@ -12,15 +12,12 @@ use crate::error::{Error, Result};
 /// Global options every subcommand sees.
 pub struct Global {
     pub root: std::path::PathBuf,
+    /// --systemd-cgroup: new containers get their cgroup from systemd (a transient scope).
+    pub systemd_cgroup: bool,
 }
 
 impl Global {
     pub fn from_args(a: &Args) -> Result<Self> {
-        if a.is_set("systemd-cgroup") {
-            return Err(Error::Usage(
-                "--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver (omit the flag)".into(),
-            ));
-        }
         match a.value("rootless") {
             None | Some("false") | Some("auto") => {}
             Some("true") => {
@@ -36,6 +33,7 @@ impl Global {
         }
         Ok(Global {
             root: a.value("root").unwrap_or("/run/husk").into(),
+            systemd_cgroup: a.is_set("systemd-cgroup"),
         })
     }
 }

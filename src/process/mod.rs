@@ -20,9 +20,9 @@ pub struct Hooks<'a> {
     /// Run prestart + createRuntime hooks with the container's pid; returns the state JSON to
     /// hand to the container-side hooks.
     pub runtime: &'a mut dyn FnMut(i32) -> Result<Vec<u8>>,
-    /// Create the container's cgroup and apply its limits while init sets up its mounts;
-    /// returns the `tasks` files (cgroup v1) through which init moves itself in.
-    pub cgroup: &'a mut dyn FnMut() -> Result<Vec<OwnedFd>>,
+    /// Create the container's cgroup (given init's pid: systemd puts it there) and apply its
+    /// limits while init sets up its mounts; returns the `tasks` files (cgroup v1) through which init moves itself in.
+    pub cgroup: &'a mut dyn FnMut(i32) -> Result<Vec<OwnedFd>>,
     /// The limits that wait until init is set up (cgroup v2, whose directory init is cloned
     /// into): called once, before the runtime hooks or at READY, whichever comes first.
     pub limits: &'a mut dyn FnMut() -> Result<()>,
@@ -214,7 +214,7 @@ fn drive(
     // writing, which waits for an RCU grace period (often 10 ms) whenever no other migration
     // ran just before. Init waits for this message only before it binds the cgroup
     // directories, runs hooks or loads seccomp.
-    let fds = (hooks.cgroup)()?;
+    let fds = (hooks.cgroup)(*init_pid)?;
     let raw: Vec<i32> = fds.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
     channel::send_with_fds(sock, channel::CGROUP_MADE, &raw)?;
     drop(fds);
