@@ -27,7 +27,7 @@ DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static
 	musl-tools gperf curl
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients test-loaded \
-	test-host test-podman test-containerd test-docker test-cgroup2 test-selinux vm-kernel selinux-policy bench \
+	test-host test-podman test-rootless test-containerd test-docker test-cgroup2 test-selinux vm-kernel selinux-policy bench \
 	demo clean install musl-deps
 
 all: build
@@ -133,6 +133,7 @@ CLIENTS_BASELINE = target/leak-baseline-clients.txt
 test-clients: build
 	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(CLIENTS_BASELINE)
 	@rc=0; $(MAKE) --no-print-directory test-podman || rc=1; \
+	$(MAKE) --no-print-directory test-rootless || rc=1; \
 	$(MAKE) --no-print-directory test-containerd || rc=1; \
 	$(MAKE) --no-print-directory test-docker || rc=1; \
 	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(CLIENTS_BASELINE) || rc=1; \
@@ -140,6 +141,11 @@ test-clients: build
 
 test-podman: build
 	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
+
+# A throw-away unprivileged user (made and removed by the suite) runs runc and husk directly and
+# under rootless Podman.
+test-rootless: build
+	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/rootless.sh
 
 test-containerd: build
 	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/containerd.sh

@@ -26,7 +26,7 @@ mod ebpf;
 mod stats;
 #[cfg(test)]
 mod tests;
-mod unset;
+pub(crate) mod unset;
 pub(crate) mod util;
 mod v1;
 mod v2;

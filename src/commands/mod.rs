@@ -15,6 +15,10 @@ pub const OCI_VERSION: &str = "1.2.1";
 /// Global options every subcommand sees.
 pub struct Global {
     pub root: std::path::PathBuf,
+    /// Cgroups as an unprivileged runtime makes them (`--rootless`, runc's rule when auto):
+    /// a cgroup it may not create is skipped when the container asks for no limits.
+    pub rootless: bool,
+    pub caller: crate::rootless::Caller,
 }
 
 impl Global {
@@ -24,21 +28,20 @@ impl Global {
                 "--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver (omit the flag)".into(),
             ));
         }
-        match a.value("rootless") {
-            None | Some("false") | Some("auto") => {}
-            Some("true") => {
-                return Err(Error::Usage(
-                    "--rootless true: rootless containers are not supported yet".into(),
-                ))
-            }
-            Some(v) => {
-                return Err(Error::Usage(format!(
-                    "--rootless: invalid value {v:?} (expected true, false or auto)"
-                )))
-            }
-        }
+        let flag = crate::rootless::parse_flag(a.value("rootless"))?;
+        let caller = crate::rootless::Caller::current();
+        let root = match a.value("root") {
+            Some(r) => r.into(),
+            None => crate::rootless::default_root(
+                &caller,
+                std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
+                std::env::var("USER").ok().as_deref(),
+            ),
+        };
         Ok(Global {
-            root: a.value("root").unwrap_or("/run/husk").into(),
+            root,
+            rootless: flag.unwrap_or_else(|| crate::rootless::auto(&caller)),
+            caller,
         })
     }
 }

@@ -72,8 +72,13 @@ pub fn stage1(a: &InitArgs) -> ! {
         if a.plan.new_flags & libc::CLONE_NEWUSER != 0 {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
                 .ctx(|| "creating the user namespace".into())?;
+            // Dumpable while the runtime (or newuidmap) writes our maps: a caller that is
+            // not the host's root may not open them otherwise (see process::spawn).
+            // SAFETY: prctl with integer arguments.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
             channel::send(a.sock, channel::MAPS, &[])?;
             channel::expect(a.sock, channel::GO)?;
+            crate::security::set_non_dumpable();
             become_ns_root()?;
         }
         namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
@@ -150,6 +155,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
     //    (join_cgroup: before the cgroup mounts, hooks and seccomp).
     set_pdeathsig(libc::SIGKILL);
     channel::expect(a.sock, channel::GO)?;
+    // Dumpable only while an unprivileged runtime wrote our maps (see process::spawn).
+    crate::security::set_non_dumpable();
     let fast_path = !a.plan.needs_two_stages();
     if fast_path {
         if a.plan.new_flags & libc::CLONE_NEWUSER != 0 {
