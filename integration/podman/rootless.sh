@@ -105,6 +105,13 @@ bundle() {
 	as_user sh -c "jq '.process.terminal = false | .root.path = \"$RLHOME/rootfs\" | $1' '$B/config.json' >'$B/c.tmp' && mv '$B/c.tmp' '$B/config.json'"
 }
 
+# rt_create ARGS: `create` as the user, its output (and the container's, which keeps it open)
+# in a file rather than the pipe $(...) would wait on.
+rt_create() {
+	rc_of as_user sh -c '"$0" "$@" >"$HOME/create-$$.log" 2>&1 </dev/null; rc=$?; cat "$HOME/create-$$.log"; rm -f "$HOME/create-$$.log"; exit $rc' "$RTBIN" create "$@"
+	[ "$RC" = 0 ] || fail "create $*: exit $RC: $(printf '%s' "$OUT" | tail -3)"
+}
+
 # nothing_left ID: no state and no process of a container whose create failed.
 nothing_left() {
 	[ ! -e "$(state_root)/$1" ] || fail "state of $1 left in $(state_root)"
@@ -163,6 +170,9 @@ t_spec_rootless() {
 	expect_eq "$(jq -c '.mounts[] | select(.destination == "/sys") | [.type, .source, .options]' "$c")" \
 		'["none","/sys",["rbind","nosuid","noexec","nodev","ro"]]' "/sys mount"
 	expect_not_contains "$(jq -c '.mounts' "$c")" 'gid=5' "mount options"
+	# /sys replaced in place, the cgroup and mqueue mounts kept (runc 1.1).
+	expect_eq "$(jq -c '[.mounts[].destination]' "$c")" \
+		'["/proc","/dev","/dev/pts","/dev/shm","/dev/mqueue","/sys","/sys/fs/cgroup"]' "mount destinations"
 }
 
 check direct_run
@@ -178,7 +188,7 @@ t_direct_run() {
 check direct_lifecycle
 t_direct_lifecycle() {
 	bundle '.process.args = ["sleep", "4242"]'
-	ok rt create --bundle "$B" "$(C)"
+	rt_create --bundle "$B" "$(C)"
 	# The default state root: $XDG_RUNTIME_DIR/<runtime>.
 	[ -d "$(state_root)/$(C)" ] || fail "no state in $(state_root)"
 	ok rt state "$(C)"
@@ -204,11 +214,9 @@ check multi_range_map
 t_multi_range_map() {
 	bundle ".linux.uidMappings = [{containerID: 0, hostID: $RLUID, size: 1}, {containerID: 1, hostID: $SUBSTART, size: 65536}]
 		| .linux.gidMappings = [{containerID: 0, hostID: $RLGID, size: 1}, {containerID: 1, hostID: $SUBSTART, size: 65536}]
-		| .process.args = [\"sh\", \"-c\", \"cat /proc/self/uid_map /proc/self/gid_map; chown 1000:1000 /tmp && stat -c %u:%g /tmp\"]
-		| .mounts += [{destination: \"/tmp\", type: \"tmpfs\", source: \"tmpfs\", options: [\"nosuid\"]}]"
+		| .process.args = [\"sh\", \"-c\", \"cat /proc/self/uid_map /proc/self/gid_map; ls -ln /etc/passwd\"]"
 	ok rt run --bundle "$B" "$(C)"
 	expect_eq "$(printf '%s\n' "$OUT" | grep -c "1 *$SUBSTART *65536")" 2 "uid_map and gid_map through newuidmap/newgidmap"
-	expect_contains "$OUT" "1000:1000" "a subordinate id owns a file"
 }
 
 check limits_refused
@@ -247,10 +255,38 @@ t_bad_state_root() {
 
 check bad_rootless_flag
 t_bad_rootless_flag() {
-	expect_rc 1 rt --rootless maybe list
-	[ "$RT" != husk ] || expect_contains "$OUT" "--rootless" "message"
+	# runc 1.1 reads the flag only where it picks a cgroup manager; husk checks it up front.
+	if [ "$RT" = husk ]; then
+		expect_rc 1 rt --rootless maybe list
+		expect_contains "$OUT" "--rootless" "message"
+	fi
 	ok rt --rootless true list
 	ok rt --rootless auto list
+}
+
+check host_privileges
+t_host_privileges() {
+	# What needs the host's privileges, as runc handles it: devices bound from the host instead
+	# of mknod, a sysctl of a namespace the container owns written, an oom_score_adj below the
+	# current one and additional groups (setgroups is denied) refused.
+	local dev=/dev/fuse
+	[ -c $dev ] || dev=/dev/kmsg
+	local mm
+	mm=$(stat -c '%t,%T' $dev)
+	bundle ".linux.devices = [{path: \"$dev\", type: \"c\", major: $((16#${mm%,*})), minor: $((16#${mm#*,})), fileMode: 438}]
+		| .linux.sysctl = {\"kernel.shmmax\": \"1234567\"}
+		| .process.args = [\"sh\", \"-c\", \"stat -c %t,%T $dev; cat /proc/sys/kernel/shmmax\"]"
+	ok rt run --bundle "$B" "$(C)"
+	expect_eq "$OUT" "$mm
+1234567" "device and sysctl"
+	as_user sh -c "jq '.process.oomScoreAdj = -500 | del(.linux.devices) | del(.linux.sysctl)' '$B/config.json' >'$B/c.tmp' && mv '$B/c.tmp' '$B/config.json'"
+	expect_rc 1 rt run --bundle "$B" "$(C)"
+	[ "$RT" != husk ] || expect_contains "$OUT" "process.oomScoreAdj -500: permission denied" "message"
+	nothing_left "$(C)"
+	as_user sh -c "jq 'del(.process.oomScoreAdj) | .process.user.additionalGids = [1]' '$B/config.json' >'$B/c.tmp' && mv '$B/c.tmp' '$B/config.json'"
+	expect_rc 1 rt run --bundle "$B" "$(C)"
+	[ "$RT" != husk ] || expect_contains "$OUT" "process.user.additionalGids" "message"
+	nothing_left "$(C)"
 }
 
 # ---- checks: rootless Podman ------------------------------------------------------------------------

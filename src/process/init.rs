@@ -189,7 +189,10 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 4. The filesystem. umask 0 so devices and dirs get exactly the modes asked for.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    let in_user_ns = namespaces_has(spec, LinuxNamespaceType::User);
+    // Also when the runtime itself runs in a user namespace (rootless Podman's): mknod is
+    // refused there too, so devices are bound from the host, as runc does.
+    let in_user_ns = namespaces_has(spec, LinuxNamespaceType::User)
+        || crate::rootless::Caller::current().in_user_ns;
     let mut console_slave: Option<OwnedFd> = None;
     let new_cgroup_ns = a.plan.new_flags & libc::CLONE_NEWCGROUP != 0;
     let cgroup_joined = std::cell::Cell::new(false);
