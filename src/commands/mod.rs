@@ -15,10 +15,10 @@ pub const OCI_VERSION: &str = "1.2.1";
 /// Global options every subcommand sees.
 pub struct Global {
     pub root: std::path::PathBuf,
-    /// Cgroups as an unprivileged runtime makes them (`--rootless`, runc's rule when auto):
-    /// a cgroup it may not create is skipped when the container asks for no limits.
-    pub rootless: bool,
-    pub caller: crate::rootless::Caller,
+    /// `--rootless`: Some(answer), None for auto (see [`Global::rootless`]).
+    rootless_flag: Option<bool>,
+    /// Read when first needed: /proc/self/uid_map is not read by commands that never ask.
+    caller: std::cell::OnceCell<crate::rootless::Caller>,
 }
 
 impl Global {
@@ -28,21 +28,37 @@ impl Global {
                 "--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver (omit the flag)".into(),
             ));
         }
-        let flag = crate::rootless::parse_flag(a.value("rootless"))?;
-        let caller = crate::rootless::Caller::current();
-        let root = match a.value("root") {
-            Some(r) => r.into(),
-            None => crate::rootless::default_root(
-                &caller,
-                std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
-                std::env::var("USER").ok().as_deref(),
-            ),
+        let mut g = Global {
+            root: std::path::PathBuf::new(),
+            rootless_flag: crate::rootless::parse_flag(a.value("rootless"))?,
+            caller: std::cell::OnceCell::new(),
         };
-        Ok(Global {
-            root,
-            rootless: flag.unwrap_or_else(|| crate::rootless::auto(&caller)),
-            caller,
-        })
+        g.root = match a.value("root") {
+            Some(r) => r.into(),
+            None => match std::env::var("XDG_RUNTIME_DIR")
+                .ok()
+                .filter(|x| !x.is_empty())
+            {
+                Some(xdg) => crate::rootless::default_root(
+                    g.caller(),
+                    Some(&xdg),
+                    std::env::var("USER").ok().as_deref(),
+                ),
+                None => "/run/husk".into(),
+            },
+        };
+        Ok(g)
+    }
+
+    pub fn caller(&self) -> &crate::rootless::Caller {
+        self.caller.get_or_init(crate::rootless::Caller::current)
+    }
+
+    /// Cgroups as an unprivileged runtime makes them (`--rootless`, runc's rule when auto):
+    /// a cgroup it may not create is skipped when the container asks for no limits.
+    pub fn rootless(&self) -> bool {
+        self.rootless_flag
+            .unwrap_or_else(|| crate::rootless::auto(self.caller()))
     }
 }
 

@@ -47,6 +47,9 @@ pub struct InitArgs<'a> {
     pub cgroup_dirs: &'a [(std::path::PathBuf, std::path::PathBuf)],
     /// The runtime's mountinfo, read before clone (empty: unknown).
     pub host_mountinfo: &'a str,
+    /// The container is in a user namespace: its own, or the runtime's (rootless Podman's),
+    /// where mknod is refused too and devices are bound from the host, as runc does.
+    pub in_user_ns: bool,
     /// Bind-mount source trees cloned by the runtime (new user namespace only), by index.
     pub mount_sources: &'a [(usize, OwnedFd)],
 }
@@ -189,10 +192,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 4. The filesystem. umask 0 so devices and dirs get exactly the modes asked for.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    // Also when the runtime itself runs in a user namespace (rootless Podman's): mknod is
-    // refused there too, so devices are bound from the host, as runc does.
-    let in_user_ns = namespaces_has(spec, LinuxNamespaceType::User)
-        || crate::rootless::Caller::current().in_user_ns;
+    let in_user_ns = a.in_user_ns;
     let mut console_slave: Option<OwnedFd> = None;
     let new_cgroup_ns = a.plan.new_flags & libc::CLONE_NEWCGROUP != 0;
     let cgroup_joined = std::cell::Cell::new(false);
@@ -499,10 +499,6 @@ pub(crate) fn reset_signals() {
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
-}
-
-fn namespaces_has(spec: &Spec, t: LinuxNamespaceType) -> bool {
-    crate::spec::namespace(spec, t).is_some()
 }
 
 pub(crate) fn join_session_keyring() {
