@@ -28,7 +28,7 @@ DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static
 	musl-tools gperf curl debootstrap
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients test-loaded \
-	test-host test-podman test-containerd test-docker test-cgroup2 test-systemd test-selinux vm-kernel selinux-policy bench \
+	test-host test-podman test-rootless test-containerd test-docker test-cgroup2 test-systemd test-selinux vm-kernel selinux-policy bench \
 	demo clean install musl-deps debian-image
 
 all: build
@@ -134,6 +134,7 @@ CLIENTS_BASELINE = target/leak-baseline-clients.txt
 test-clients: build
 	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(CLIENTS_BASELINE)
 	@rc=0; $(MAKE) --no-print-directory test-podman || rc=1; \
+	$(MAKE) --no-print-directory test-rootless || rc=1; \
 	$(MAKE) --no-print-directory test-containerd || rc=1; \
 	$(MAKE) --no-print-directory test-docker || rc=1; \
 	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(CLIENTS_BASELINE) || rc=1; \
@@ -149,6 +150,11 @@ debian-image:
 
 test-podman: build debian-image
 	HUSK_DEBIAN_TAR=$(DEBIAN_TAR) HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
+
+# A throw-away unprivileged user (made and removed by the suite) runs runc and husk directly and
+# under rootless Podman.
+test-rootless: build
+	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/rootless.sh
 
 test-containerd: build
 	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/containerd.sh

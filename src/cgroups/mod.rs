@@ -29,7 +29,7 @@ mod stats;
 pub mod systemd;
 #[cfg(test)]
 mod tests;
-mod unset;
+pub(crate) mod unset;
 pub(crate) mod util;
 mod v1;
 mod v2;

@@ -41,7 +41,10 @@ impl Cgroup {
     }
 }
 
-pub fn plan(spec: &Spec, id: &str, systemd: bool) -> Result<Option<Plan>> {
+/// The container's cgroup, or None for a rootless container that may not create one and asks
+/// for no limits (runc's rule: an unprivileged runtime on a host that delegated it no cgroup
+/// runs the container in the caller's cgroup).
+pub fn plan(spec: &Spec, id: &str, systemd: bool, rootless: bool) -> Result<Option<Plan>> {
     let linux = spec.linux().as_ref();
     let path = linux
         .and_then(|l| l.cgroups_path().as_ref())
@@ -61,7 +64,73 @@ pub fn plan(spec: &Spec, id: &str, systemd: bool) -> Result<Option<Plan>> {
     }
     let inner = cgroups::inner_path(path, id)?;
     let (host, mountinfo) = cgroups::detect_host_and_mountinfo()?;
-    Ok(Some(Plan::on_host(spec, &inner, &host, mountinfo)))
+    let plan = Plan::on_host(spec, &inner, &host, mountinfo);
+    if rootless {
+        if let Some(dir) = first_uncreatable(&plan.manager) {
+            let empty = LinuxResources::default();
+            let asked = linux.and_then(|l| l.resources().as_ref()).unwrap_or(&empty);
+            if let Some(field) = first_limit(asked) {
+                return Err(crate::error::Error::Config(format!(
+                    "{field}: a rootless container can only have limits in a cgroup delegated to the caller, and {} may not be created here ({}; no delegation on this host)",
+                    dir.display(),
+                    crate::error::errno_text(nix::errno::Errno::EACCES)
+                )));
+            }
+            log::debug!(
+                "rootless: no cgroup for {id} ({} may not be created, no limits asked)",
+                dir.display()
+            );
+            return Ok(None);
+        }
+    }
+    Ok(Some(plan))
+}
+
+/// The first of the container's cgroup directories this caller could not create: its nearest
+/// existing ancestor is not writable (for an unprivileged user, or uid 0 of a user namespace
+/// the host's cgroups do not belong to).
+fn first_uncreatable(m: &Manager) -> Option<std::path::PathBuf> {
+    m.paths().into_iter().find(|p| {
+        let Some(existing) = p.ancestors().find(|a| a.exists()) else {
+            return true;
+        };
+        let Ok(c) = std::ffi::CString::new(existing.as_os_str().as_encoded_bytes()) else {
+            return true;
+        };
+        // SAFETY: faccessat on a NUL-terminated path.
+        let r = unsafe {
+            libc::faccessat(
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                libc::W_OK | libc::X_OK,
+                libc::AT_EACCESS,
+            )
+        };
+        r != 0
+    })
+}
+
+/// The first `linux.resources` field that would write a limit (devices are left out: as in
+/// runc, a rootless container's device rules are not enforced by a cgroup; zeros runc treats
+/// as unset do not count).
+pub fn first_limit(r: &LinuxResources) -> Option<String> {
+    fn walk(v: &serde_json::Value, at: String) -> Option<String> {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.iter().find_map(|(k, v)| walk(v, format!("{at}.{k}")))
+            }
+            serde_json::Value::Array(a) if a.is_empty() => None,
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, format!("{at}[{i}]")).map(|_| format!("{at}[{i}]"))),
+            serde_json::Value::Null | serde_json::Value::Bool(false) => None,
+            _ => Some(at),
+        }
+    }
+    let mut r = cgroups::unset::strip(r);
+    r.set_devices(None);
+    walk(&serde_json::to_value(&r).ok()?, "linux.resources".into())
 }
 
 impl Plan {
@@ -196,6 +265,27 @@ pub fn features() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn res(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn limits_of_a_rootless_container() {
+        assert_eq!(first_limit(&res(serde_json::json!({}))), None);
+        // Devices and runc's "unset" zeros (Docker writes them) ask for nothing.
+        let unset = serde_json::json!({"devices": [{"allow": false, "access": "rwm"}],
+            "memory": {"limit": 0, "disableOOMKiller": false}, "cpu": {"shares": 0}, "blockIO": {"weight": 0}});
+        assert_eq!(first_limit(&res(unset)), None);
+        assert_eq!(
+            first_limit(&res(serde_json::json!({"memory": {"limit": 1 << 26}}))).as_deref(),
+            Some("linux.resources.memory.limit")
+        );
+        assert_eq!(
+            first_limit(&res(serde_json::json!({"pids": {"limit": 10}}))).as_deref(),
+            Some("linux.resources.pids.limit")
+        );
+    }
     use std::path::PathBuf;
 
     const HYBRID_MOUNTINFO: &str = "\

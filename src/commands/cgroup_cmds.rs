@@ -22,7 +22,7 @@ fn load(g: &Global, a: &Args, name: &str, max: usize) -> Result<Container> {
 fn manager_of(c: &Container, what: &str) -> Result<Manager> {
     crate::container::cgroup::manager(c).ok_or_else(|| {
         Error::Container(format!(
-            "cannot {what} container {}: it has no cgroup recorded in its state",
+            "cannot {what} container {}: it has no cgroup (a rootless container runs without one when it may not create it and asks for no limits)",
             c.state.id
         ))
     })
@@ -84,10 +84,8 @@ pub fn ps(g: &Global, a: &Args) -> Result<i32> {
         )));
     }
     let c = Container::load(&g.root, &a.positional[0])?;
-    let pids = match crate::container::cgroup::manager(&c) {
-        Some(m) => m.pids()?,
-        None => Vec::new(),
-    };
+    // As runc: the processes are the cgroup's; without one there is nothing to list from.
+    let pids = manager_of(&c, "list the processes of")?.pids()?;
     if format == "json" {
         println!("{}", serde_json::json!(pids));
         return Ok(0);

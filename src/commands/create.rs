@@ -102,8 +102,11 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
 
     // Everything that can be checked without side effects is checked before the state dir.
     let plan = Plan::from_spec(spec)?;
+    crate::rootless::check_config(spec, &plan, g.caller())?;
+    crate::namespaces::check_map_tools(spec, g.caller())?;
+    crate::rootless::check_root_writable(&g.root, g.caller())?;
     let seccomp = crate::security::seccomp_glue::compile(spec, &g.root)?;
-    let cgroup_cfg = crate::cgroups::plan::plan(spec, &o.id, g.systemd_cgroup)?;
+    let cgroup_cfg = crate::cgroups::plan::plan(spec, &o.id, g.systemd_cgroup, g.rootless())?;
     // The terminal goes to the caller's socket, or back to us (a socketpair) for relaying.
     let (console, relay) = match &o.console_socket {
         Some(p) => (Some(connect(p)?), None),
@@ -120,7 +123,6 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     let mut mount_sources = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
 
     // The state directory; mkdir is the atomic "does this id exist" check.
-    std::fs::create_dir_all(&g.root).ctx(|| format!("--root {}: creating", g.root.display()))?;
     let dir = Container::state_dir(&g.root, &o.id);
     match std::fs::create_dir(&dir) {
         Ok(()) => {}
@@ -205,6 +207,9 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         );
     }
     let args = InitArgs {
+        in_user_ns: crate::spec::namespace(spec, oci_spec::runtime::LinuxNamespaceType::User)
+            .is_some()
+            || g.caller().in_user_ns,
         spec,
         rootfs: &bundle.rootfs,
         bundle: &bundle.dir,

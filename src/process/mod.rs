@@ -56,7 +56,30 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
     } else {
         (plan.new_flags & !libc::CLONE_NEWCGROUP) as u64
     };
-    let child = clone_into(flags, hooks.cgroup_fd).ctx(|| "cloning the container's init".into())?;
+    // A caller that is not the host's root can open a new user namespace's /proc/<pid>/uid_map
+    // (and newuidmap accepts the pid) only while that process is dumpable: a non-dumpable
+    // one's /proc files belong to a root the caller has no rights over. Init inherits the
+    // flag from this clone and drops it again once its maps are written (see init::setup).
+    let new_user_ns = plan.new_flags & libc::CLONE_NEWUSER != 0;
+    let caller = if new_user_ns {
+        crate::rootless::Caller::current()
+    } else {
+        crate::rootless::Caller {
+            euid: 0,
+            egid: 0,
+            in_user_ns: false,
+        }
+    };
+    let dumpable_child = !two_stage && new_user_ns && (caller.euid != 0 || caller.in_user_ns);
+    if dumpable_child {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
+    }
+    let cloned = clone_into(flags, hooks.cgroup_fd);
+    if dumpable_child && cloned != Ok(0) {
+        crate::security::set_non_dumpable();
+    }
+    let child = cloned.ctx(|| "cloning the container's init".into())?;
     if child == 0 {
         drop(parent_sock);
         if two_stage {
@@ -72,8 +95,16 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
     // waiting forever. The fd number stays valid (/dev/null) for its owner, which closes it.
     release_number(std::os::fd::AsRawFd::as_raw_fd(args.sock));
     let mut init_pid = if two_stage { 0 } else { child };
-    let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks)
-        .map_err(|e| init_gone(e, &parent_sock, if init_pid > 0 { init_pid } else { child }));
+    let r = drive(
+        args,
+        &parent_sock,
+        child,
+        two_stage,
+        &mut init_pid,
+        &caller,
+        hooks,
+    )
+    .map_err(|e| init_gone(e, &parent_sock, if init_pid > 0 { init_pid } else { child }));
     if r.is_err() {
         for pid in [init_pid, child] {
             channel::kill_and_reap(pid);
@@ -178,6 +209,7 @@ fn drive(
     child: i32,
     two_stage: bool,
     init_pid: &mut i32,
+    caller: &crate::rootless::Caller,
     mut hooks: Hooks,
 ) -> Result<()> {
     let mut watch = channel::Watch::new(Some(setup_limit()));
@@ -187,7 +219,7 @@ fn drive(
         loop {
             match next(sock, &watch, step)? {
                 (channel::MAPS, _) => {
-                    crate::namespaces::write_id_maps(child, args.spec)?;
+                    crate::namespaces::write_id_maps(child, args.spec, caller)?;
                     channel::send(sock, channel::GO, &[])?;
                 }
                 (channel::PID, p) if p.len() == 4 => {
@@ -205,7 +237,7 @@ fn drive(
             channel::kill_and_reap(child);
         }
     } else if args.plan.new_flags & libc::CLONE_NEWUSER != 0 {
-        crate::namespaces::write_id_maps(child, args.spec)?;
+        crate::namespaces::write_id_maps(child, args.spec, caller)?;
     }
     channel::send(sock, channel::GO, &[])?;
     // Init sets up its mounts meanwhile, and moves itself into the cgroup v1 directories by
