@@ -112,17 +112,17 @@ pub fn check_root_writable(root: &std::path::Path, c: &Caller) -> Result<()> {
 /// runc's checks of a config run by an unprivileged caller, before anything is made: it needs a
 /// user namespace with both maps (nothing else lets it mount or set up a root), and mount
 /// options that name an owner must name one the container maps.
+/// `new_user`: the container gets a new user namespace; `joins_user`: it joins one by path.
 pub fn check_config(
     spec: &oci_spec::runtime::Spec,
-    plan: &crate::namespaces::Plan,
+    new_user: bool,
+    joins_user: bool,
     c: &Caller,
 ) -> Result<()> {
-    use oci_spec::runtime::LinuxNamespaceType;
     if !c.unprivileged_euid() {
         return Ok(());
     }
-    let new_user = plan.new_flags & libc::CLONE_NEWUSER != 0;
-    if !new_user && !plan.joins(LinuxNamespaceType::User) {
+    if !new_user && !joins_user {
         return Err(Error::Config(format!(
             "linux.namespaces: husk runs as uid {} (not root), so the container needs a user namespace; `husk spec --rootless` writes such a config",
             c.euid

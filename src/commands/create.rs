@@ -102,7 +102,12 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
 
     // Everything that can be checked without side effects is checked before the state dir.
     let plan = Plan::from_spec(spec)?;
-    crate::rootless::check_config(spec, &plan, g.caller())?;
+    crate::rootless::check_config(
+        spec,
+        plan.new_flags & libc::CLONE_NEWUSER != 0,
+        plan.joins(oci_spec::runtime::LinuxNamespaceType::User),
+        g.caller(),
+    )?;
     crate::namespaces::check_map_tools(spec, g.caller())?;
     crate::rootless::check_root_writable(&g.root, g.caller())?;
     let seccomp = crate::security::seccomp_glue::compile(spec, &g.root)?;
