@@ -18,17 +18,18 @@ BUNDLE_DIR ?= $(CURDIR)/target/test-bundle
 # (semodule, which builds them into a policy under target/selinux-root) and selinux-utils
 # (getenforce) for the SELinux VM (make test-selinux). Installing them leaves SELinux off on a
 # kernel that does not have it active: the package builds its own store under /etc/selinux and
-# /var/lib/selinux, which nothing here uses, and loads nothing.
+# /var/lib/selinux, which nothing here uses, and loads nothing. debootstrap makes the Debian image
+# of the client suites (make debian-image).
 DEB_PACKAGES = bsdutils build-essential pkg-config libseccomp-dev busybox-static runc crun bats jq strace \
 	hyperfine util-linux procps psmisc iproute2 findutils coreutils \
 	podman conmon catatonit uidmap netavark iptables containerd docker.io \
 	qemu-system-x86 kmod xz-utils zstd \
 	selinux-policy-default policycoreutils selinux-utils \
-	musl-tools gperf curl
+	musl-tools gperf curl debootstrap
 
 .PHONY: all deps build release checker bundle test test-integration test-conformance test-clients test-loaded \
-	test-host test-podman test-containerd test-docker test-cgroup2 test-selinux vm-kernel selinux-policy bench \
-	demo clean install musl-deps
+	test-host test-podman test-rootless test-containerd test-docker test-cgroup2 test-systemd test-selinux vm-kernel selinux-policy bench \
+	demo clean install musl-deps debian-image
 
 all: build
 
@@ -133,20 +134,34 @@ CLIENTS_BASELINE = target/leak-baseline-clients.txt
 test-clients: build
 	@mkdir -p target && integration/leak-check.sh --bundle $(BUNDLE_DIR) --snapshot $(CLIENTS_BASELINE)
 	@rc=0; $(MAKE) --no-print-directory test-podman || rc=1; \
+	$(MAKE) --no-print-directory test-rootless || rc=1; \
 	$(MAKE) --no-print-directory test-containerd || rc=1; \
 	$(MAKE) --no-print-directory test-docker || rc=1; \
 	integration/leak-check.sh --bundle $(BUNDLE_DIR) --baseline $(CLIENTS_BASELINE) || rc=1; \
 	exit $$rc
 
-test-podman: build
-	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
+# A Debian 12 root filesystem with systemd (target/debian-bookworm.tar), made once from Debian's
+# packages by debootstrap (about a minute; kept until make clean): the image of the client
+# suites' systemd and distribution checks (HUSK_DEBIAN_TAR). Not committed.
+DEBIAN_TAR ?= $(CURDIR)/target/debian-bookworm.tar
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+debian-image:
+	@integration/podman/debian-image.sh $(DEBIAN_TAR) $(DEBIAN_MIRROR)
+
+test-podman: build debian-image
+	HUSK_DEBIAN_TAR=$(DEBIAN_TAR) HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/podman.sh
+
+# A throw-away unprivileged user (made and removed by the suite) runs runc and husk directly and
+# under rootless Podman.
+test-rootless: build
+	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/rootless.sh
 
 test-containerd: build
 	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/containerd.sh
 
 # Docker (dockerd 20.10 from docker.io, with its own containerd) started by the suite itself.
-test-docker: build
-	HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/docker.sh
+test-docker: build debian-image
+	HUSK_DEBIAN_TAR=$(DEBIAN_TAR) HUSK_BIN=$(CURDIR)/target/release/husk integration/podman/docker.sh
 
 # The cgroup tests on a pure cgroup v2 host: a qemu VM (TCG, no KVM) booting Debian's kernel with
 # cgroup_no_v1=all over this machine's own root filesystem. Everything is compiled here; the VM
@@ -165,6 +180,16 @@ vm-kernel:
 CGROUP2_HOG ?= 1
 test-cgroup2: build bundle vm-kernel
 	HUSK_HOG=$(CGROUP2_HOG) HUSK_VM_CACHE=$(VM_CACHE) integration/vm/test-cgroup2.sh $(BUNDLE_DIR) "$(CGROUP2_TESTS)"
+
+# The systemd cgroup driver (--systemd-cgroup) on a systemd + cgroup v2 host: the same VM booted
+# with systemd as PID 1 (run-in-vm.sh --systemd), running the tests named by SYSTEMD_TESTS for
+# husk and for runc, then checking that no unit or cgroup of theirs is left.
+# SYSTEMD_DRIVER_TESTS run a second time with --systemd-cgroup (HUSK_SYSTEMD_CGROUP=1).
+SYSTEMD_TESTS ?= systemd::
+SYSTEMD_DRIVER_TESTS ?= lifecycle::
+test-systemd: build bundle vm-kernel
+	SDVM_DRIVER_TESTS="$(SYSTEMD_DRIVER_TESTS)" HUSK_VM_CACHE=$(VM_CACHE) \
+		integration/vm/test-systemd.sh $(BUNDLE_DIR) "$(SYSTEMD_TESTS)"
 
 # The SELinux tests (integration/selinux.rs; skipped on this host, which has no SELinux) in a VM
 # booted with security=selinux: Debian's default policy, built on the host into a store rooted at

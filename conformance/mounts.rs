@@ -387,8 +387,63 @@ fn mount_cgroup() {
     assert!(seen > 0);
 }
 
+/// On a hybrid host the container gets the v1 hierarchies only, as runc: the unified (cgroup2)
+/// one is left out, or systemd in the container takes the host for hybrid, cannot create its
+/// cgroup there and exits. `ro` makes the hierarchies read-only, never their tmpfs (systemd's
+/// mode=always containers run with it writable under runc). With and without a cgroup
+/// namespace.
+#[test]
+fn mount_cgroup_hybrid_as_runc() {
+    let host = host_cgroup_mounts();
+    let Some((unified, _)) = host.iter().find(|(_, t)| t == "cgroup2") else {
+        eprintln!("SKIPPED: not a hybrid cgroup host");
+        return;
+    };
+    for cgroupns in [false, true] {
+        let b = Bundle::new(if cgroupns {
+            "mnt-cg-hybrid-ns"
+        } else {
+            "mnt-cg-hybrid"
+        });
+        let mut cfg = base_config(&[]);
+        if cgroupns {
+            set_namespace(&mut cfg, "cgroup", None);
+        }
+        add_mount(
+            &mut cfg,
+            json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                   "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
+        );
+        let r = b.run(&cfg);
+        assert!(
+            !r.has_mount(unified),
+            "cgroupns={cgroupns}: {unified} mounted in the container: {:#}",
+            r.mount_points()
+        );
+        let tmpfs = r.mount("/sys/fs/cgroup");
+        assert_eq!(tmpfs["fs_type"], "tmpfs");
+        assert!(
+            !has_opt(tmpfs, "options", "ro"),
+            "cgroupns={cgroupns}: tmpfs ro: {tmpfs}"
+        );
+        for o in ["nosuid", "nodev", "noexec"] {
+            assert!(
+                has_opt(tmpfs, "options", o),
+                "cgroupns={cgroupns}: {o}: {tmpfs}"
+            );
+        }
+        for (point, _) in host.iter().filter(|(_, t)| t == "cgroup") {
+            let m = r.mount(point);
+            assert!(
+                has_opt(m, "options", "ro"),
+                "cgroupns={cgroupns}: {point} not ro: {m}"
+            );
+        }
+    }
+}
+
 /// Recursive attributes apply to a cgroup mount too: `rro` alone (no plain `ro`) makes the
-/// cgroup filesystem and, on v1 and hybrid hosts, every hierarchy bound below it read-only.
+/// cgroup filesystem and, on v1 and hybrid hosts, every v1 hierarchy bound below it read-only.
 #[test]
 fn mount_cgroup_recursive_readonly() {
     if old_runc() {
@@ -404,10 +459,8 @@ fn mount_cgroup_recursive_readonly() {
     );
     let r = b.run(&cfg);
     assert!(has_opt(r.mount("/sys/fs/cgroup"), "options", "ro"));
-    for (point, _) in host_cgroup_mounts()
-        .iter()
-        .filter(|(p, _)| p != "/sys/fs/cgroup")
-    {
+    // The v1 hierarchies (a hybrid host's unified one is not mounted in the container).
+    for (point, _) in host_cgroup_mounts().iter().filter(|(_, t)| t == "cgroup") {
         assert!(has_opt(r.mount(point), "options", "ro"), "{point} not ro");
     }
 }

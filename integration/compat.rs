@@ -743,6 +743,66 @@ fn debug_names_setup_stages() {
     env.rt(&["delete", "-f", &id]).expect_ok();
 }
 
+/// A network namespace the container creates has `lo` up, as runc's (its "loopback" network):
+/// 127.0.0.1 answers even with no other network.
+#[test]
+fn new_network_namespace_has_loopback_up() {
+    let env = TestEnv::new("loup");
+    env.write_config(&env.config(&["cat", "/sys/class/net/lo/flags"]));
+    let id = env.id("c");
+    let out = env
+        .rt(&["run", "--bundle", env.bundle.to_str().unwrap(), &id])
+        .expect_ok();
+    let flags = u32::from_str_radix(out.stdout.trim().trim_start_matches("0x"), 16)
+        .unwrap_or_else(|e| panic!("lo flags {:?}: {e}", out.stdout));
+    assert_eq!(flags & 1, 1, "IFF_UP not set on lo: {flags:#x}");
+    env.assert_nothing_left(&id);
+}
+
+/// `--debug` says how a container's init ended: a program that dies at once without a word
+/// (systemd with no console) otherwise shows only an exit code, which cannot tell `exit 139`
+/// from SIGSEGV. `run` waits for init and names its status; `start` names an init that ended
+/// before it returned (husk only: runc logs neither).
+#[test]
+fn debug_names_how_init_ended() {
+    if is_runc() {
+        eprintln!("SKIPPED: husk's --debug lines");
+        return;
+    }
+    let env = TestEnv::new("dbgexit");
+    let bundle = env.bundle.to_str().unwrap().to_string();
+    for (script, code, want) in [
+        ("exit 255", 255, "exited with status 255"),
+        ("kill -SEGV $$", 139, "was killed by signal 11 (SIGSEGV"),
+    ] {
+        let mut cfg = env.config(&["sh", "-c", script]);
+        // Not pid 1 of its own namespace, which ignores the signals it has no handler for.
+        cfg["linux"]["namespaces"] = json!([{"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]);
+        env.write_config(&cfg);
+        let id = env.id("r");
+        let out = env.rt(&["--debug", "run", "--bundle", &bundle, &id]);
+        assert_eq!(out.code(), Some(code), "{out:?}");
+        assert!(out.stderr.contains(want), "{want}: {out:?}");
+        env.assert_nothing_left(&id);
+    }
+    // A poststart hook that returns only once init has ended (bounded): start sees it gone.
+    let mut cfg = env.config(&["sh", "-c", "exit 3"]);
+    let wait_init = r#"pid=$(grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$'); i=0;
+        while [ $i -lt 200 ] && [ -e /proc/$pid ] && [ "$(cut -d' ' -f3 /proc/$pid/stat)" != Z ];
+        do sleep 0.05; i=$((i+1)); done"#;
+    cfg["hooks"] = json!({"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", wait_init]}]});
+    env.write_config(&cfg);
+    let id = env.id("s");
+    env.create(&id).expect_ok();
+    let out = env.rt(&["--debug", "start", &id]).expect_ok();
+    assert!(
+        out.stderr.contains("before start returned"),
+        "start did not name the ended init: {out:?}"
+    );
+    env.rt(&["delete", "-f", &id]).expect_ok();
+    env.assert_nothing_left(&id);
+}
+
 /// `spec` adds a cgroup namespace only on a pure cgroup v2 host, as runc (a config that adds
 /// one on a v1 or hybrid host must not list it twice).
 #[test]

@@ -22,3 +22,4 @@ mod security;
 mod selinux;
 mod spec13;
 mod support;
+mod systemd;

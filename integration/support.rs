@@ -193,6 +193,7 @@ impl TestEnv {
 
     /// Write `config` as the bundle's config.json.
     pub fn write_config(&self, config: &Value) {
+        let config = &systemd_form(config);
         fs::write(
             self.bundle.join("config.json"),
             serde_json::to_vec_pretty(config).unwrap(),
@@ -205,6 +206,9 @@ impl TestEnv {
     /// reach end-of-file).
     pub fn rt<S: AsRef<OsStr>>(&self, args: &[S]) -> Outcome {
         let mut full: Vec<&OsStr> = vec![OsStr::new("--root"), self.root.as_os_str()];
+        if systemd_driver() {
+            full.push(OsStr::new("--systemd-cgroup"));
+        }
         full.extend(args.iter().map(|a| a.as_ref()));
         self.rt_raw(&full)
     }
@@ -367,6 +371,37 @@ impl Drop for TestEnv {
         let _ = fs::remove_dir_all(&self.root);
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// HUSK_SYSTEMD_CGROUP=1 (make test-systemd): every command gets --systemd-cgroup, and a
+/// cgroupfs cgroupsPath in a config becomes the systemd form (its last component as the name).
+pub fn systemd_driver() -> bool {
+    std::env::var_os("HUSK_SYSTEMD_CGROUP").is_some_and(|v| v == "1")
+}
+
+fn systemd_form(config: &Value) -> Value {
+    let mut c = config.clone();
+    if !systemd_driver() {
+        return c;
+    }
+    if let Some(p) = c["linux"]["cgroupsPath"]
+        .as_str()
+        .filter(|p| !p.contains(':'))
+    {
+        let last = p.rsplit('/').find(|s| !s.is_empty()).unwrap_or("c");
+        let name: String = last
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || "-_.".contains(ch) {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        c["linux"]["cgroupsPath"] = Value::from(format!("system.slice:husk-test:{name}"));
+    }
+    c
 }
 
 pub fn wait_guarded(child: &mut std::process::Child, what: &str) -> ExitStatus {

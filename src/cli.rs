@@ -260,9 +260,9 @@ pub fn help() -> String {
          \x20  --debug               enable debug logging\n\
          \x20  --log FILE            write log messages to FILE (default: stderr)\n\
          \x20  --log-format FORMAT   text (default) or json\n\
-         \x20  --root DIR            root directory for container state (default: /run/husk)\n\
-         \x20  --systemd-cgroup      use the systemd cgroup driver (not supported yet)\n\
-         \x20  --rootless VALUE      true, false or auto (only false/auto without a user namespace are supported)\n\
+         \x20  --root DIR            root directory for container state (default: $XDG_RUNTIME_DIR/husk when not root, else /run/husk)\n\
+         \x20  --systemd-cgroup      use the systemd cgroup driver (a transient scope)\n\
+         \x20  --rootless VALUE      true, false or auto: cgroups as an unprivileged user may make them (default auto)\n\
          \x20  --help, -h            show help\n\
          \x20  --version, -v         print the version\n",
     );

@@ -35,16 +35,17 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// strerror text in lower case, as Go (and so runc) prints it; engines match on it
-/// ("no such file or directory", "permission denied").
-pub fn errno_text(e: nix::errno::Errno) -> String {
-    let d = e.desc();
-    let mut c = d.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
+impl From<crate::sys::procfs::OpenError> for Error {
+    fn from(e: crate::sys::procfs::OpenError) -> Self {
+        match e {
+            crate::sys::procfs::OpenError::Sys { what, errno } => Error::Sys { what, errno },
+            crate::sys::procfs::OpenError::NotProcfs(m) => Error::Other(m),
+        }
     }
 }
+
+// In sys, the leaf, which formats its own errors the same way.
+pub use crate::sys::errno_text;
 
 impl Error {
     pub fn sys(what: impl Into<String>, errno: nix::errno::Errno) -> Self {

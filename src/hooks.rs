@@ -3,9 +3,10 @@
 //! caller; this only runs them.
 
 use crate::error::{Error, Result};
+use crate::sys::pidfd::pidfd_open;
 use oci_spec::runtime::Hook;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -148,14 +149,4 @@ pub fn wait_timeout(pid: i32, secs: Option<i32>) -> std::result::Result<Option<(
             )),
         };
     }
-}
-
-pub fn pidfd_open(pid: i32) -> std::result::Result<OwnedFd, nix::errno::Errno> {
-    // SAFETY: pidfd_open returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    // SAFETY: fresh fd from the kernel.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }

@@ -2,25 +2,8 @@
 //! main parses the command line, sets up logging, dispatches, and maps errors to one line
 //! and a non-zero exit status. Nothing else.
 
-mod cgroups;
-mod cgroups_glue;
-mod cli;
-mod commands;
-mod container;
-mod error;
-mod hooks;
-mod intelrdt;
-mod logger;
-mod namespaces;
-mod netdev;
-mod numa;
-mod pidfd_socket;
-mod process;
-mod rootfs;
-mod security;
-mod spec;
-
-use error::Error;
+use husk::error::{self, Error};
+use husk::{cli, commands, logger, security};
 
 fn main() {
     // First of all: no process in a container may open this binary through /proc/<pid>/exe of
@@ -82,7 +65,7 @@ fn run(argv: &[String]) -> error::Result<i32> {
             cli::prog(),
             env!("CARGO_PKG_VERSION"),
             env!("CARGO_PKG_VERSION"),
-            commands::OCI_VERSION
+            husk::spec::OCI_VERSION
         );
         return Ok(0);
     }

@@ -161,21 +161,156 @@ pub fn map_text(maps: &[LinuxIdMapping]) -> String {
     s
 }
 
-/// Write uid_map and gid_map of a process that has just created a user namespace. The runtime
-/// is root in the parent namespace, so several ranges and setgroups stay allowed.
-pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+/// Write uid_map and gid_map of a process that has just created a user namespace. Root of
+/// the parent namespace writes any ranges itself. An unprivileged caller may write only a
+/// single mapping of its own id, and for gid_map only once setgroups is denied (the kernel's
+/// rule); anything else goes through the setuid newuidmap/newgidmap, which grant the ranges
+/// /etc/subuid and /etc/subgid give the user (runc's order: write, on EPERM the tool).
+pub fn write_id_maps(pid: i32, spec: &Spec, caller: &crate::rootless::Caller) -> Result<()> {
     let Some(linux) = spec.linux().as_ref() else {
         return Ok(());
     };
     if let Some(m) = linux.uid_mappings().as_ref().filter(|m| !m.is_empty()) {
-        std::fs::write(format!("/proc/{pid}/uid_map"), map_text(m))
-            .ctx(|| "linux.uidMappings: writing uid_map".to_string())?;
+        write_map(pid, IdKind::Uid, m)?;
     }
     if let Some(m) = linux.gid_mappings().as_ref().filter(|m| !m.is_empty()) {
-        std::fs::write(format!("/proc/{pid}/gid_map"), map_text(m))
-            .ctx(|| "linux.gidMappings: writing gid_map".to_string())?;
+        if caller.unprivileged_euid() && is_own_id(m, caller.egid) {
+            std::fs::write(format!("/proc/{pid}/setgroups"), "deny").ctx(|| {
+                "linux.gidMappings: denying setgroups (needed to map one's own gid)".into()
+            })?;
+        }
+        write_map(pid, IdKind::Gid, m)?;
     }
     Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Uid,
+    Gid,
+}
+
+impl IdKind {
+    fn field(self) -> &'static str {
+        match self {
+            IdKind::Uid => "linux.uidMappings",
+            IdKind::Gid => "linux.gidMappings",
+        }
+    }
+    fn file(self) -> &'static str {
+        match self {
+            IdKind::Uid => "uid_map",
+            IdKind::Gid => "gid_map",
+        }
+    }
+    fn tool(self) -> &'static str {
+        match self {
+            IdKind::Uid => "newuidmap",
+            IdKind::Gid => "newgidmap",
+        }
+    }
+    fn sub_file(self) -> &'static str {
+        match self {
+            IdKind::Uid => "/etc/subuid",
+            IdKind::Gid => "/etc/subgid",
+        }
+    }
+}
+
+/// A single mapping of size 1 onto the caller's own id: what an unprivileged process may write.
+pub fn is_own_id(maps: &[LinuxIdMapping], id: u32) -> bool {
+    matches!(maps, [m] if m.host_id() == id && m.size() == 1)
+}
+
+fn write_map(pid: i32, kind: IdKind, maps: &[LinuxIdMapping]) -> Result<()> {
+    let path = format!("/proc/{pid}/{}", kind.file());
+    match std::fs::write(&path, map_text(maps)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => run_map_tool(pid, kind, maps),
+        Err(e) => Err(Error::io(
+            format!("{}: writing {}", kind.field(), kind.file()),
+            e,
+        )),
+    }
+}
+
+/// newuidmap/newgidmap in $PATH, as runc looks them up.
+pub fn find_map_tool(kind: IdKind) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(kind.tool()))
+        .find(|p| {
+            let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap_or_default();
+            // SAFETY: access on a NUL-terminated path.
+            unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+        })
+}
+
+/// Before anything is created: an unprivileged caller's maps beyond its own ids need the
+/// setuid tool; say so in one line when it is missing.
+pub fn check_map_tools(spec: &Spec, caller: &crate::rootless::Caller) -> Result<()> {
+    let Some(linux) = spec.linux().as_ref() else {
+        return Ok(());
+    };
+    if !caller.unprivileged_euid() {
+        return Ok(());
+    }
+    let wanted = [
+        (IdKind::Uid, linux.uid_mappings(), caller.euid),
+        (IdKind::Gid, linux.gid_mappings(), caller.egid),
+    ];
+    for (kind, maps, own) in wanted {
+        let Some(maps) = maps.as_ref().filter(|m| !m.is_empty()) else {
+            continue;
+        };
+        if !is_own_id(maps, own) && find_map_tool(kind).is_none() {
+            return Err(Error::Config(format!(
+                "{}: mapping more than your own {} ({own}) needs {} (package uidmap), which is not in PATH",
+                kind.field(),
+                if kind == IdKind::Uid { "uid" } else { "gid" },
+                kind.tool()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn run_map_tool(pid: i32, kind: IdKind, maps: &[LinuxIdMapping]) -> Result<()> {
+    let tool = find_map_tool(kind).ok_or_else(|| {
+        Error::Config(format!(
+            "{}: writing {} was refused and {} (package uidmap) is not in PATH",
+            kind.field(),
+            kind.file(),
+            kind.tool()
+        ))
+    })?;
+    let mut cmd = std::process::Command::new(&tool);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([m.container_id(), m.host_id(), m.size()].map(|n| n.to_string()));
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ctx(|| format!("{}: running {}", kind.field(), tool.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    let said = said
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .unwrap_or("")
+        .trim();
+    Err(Error::Config(format!(
+        "{}: {} refused the mapping {:?} ({}; the ranges must be the caller's own id or granted in {})",
+        kind.field(),
+        kind.tool(),
+        map_text(maps).trim_end().replace('\n', ", "),
+        if said.is_empty() { format!("{}", out.status) } else { said.to_string() },
+        kind.sub_file()
+    )))
 }
 
 /// Offsets for a new time namespace, written by the process that unshared it, before it forks

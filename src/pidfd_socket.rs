@@ -21,7 +21,7 @@ pub fn connect(p: &Path) -> Result<OwnedFd> {
 
 pub fn send(sock: &OwnedFd, pid: i32) -> Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let pidfd = crate::hooks::pidfd_open(pid)
+    let pidfd = crate::sys::pidfd::pidfd_open(pid)
         .map_err(|e| Error::sys(format!("--pidfd-socket: pidfd_open({pid})"), e))?;
     let iov = [std::io::IoSlice::new(b"pidfd")];
     let fds = [pidfd.as_raw_fd()];

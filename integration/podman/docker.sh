@@ -18,6 +18,10 @@ SUITE_FILE=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 . "$(dirname "$SUITE_FILE")/lib.sh"
 
 IMG=husk-test-busybox:latest
+# Debian 12 with systemd (make debian-image), for the systemd and distribution checks.
+DEBIMG=husk-test-debian:latest
+HUSK_DEBIAN_TAR=${HUSK_DEBIAN_TAR:-$REPO/target/debian-bookworm.tar}
+export HUSK_DEBIAN_TAR
 # The client of the same release as the daemon (a newer one may be earlier in PATH).
 DOCKER_CLI=${DOCKER_CLI:-$([ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker)}
 
@@ -68,6 +72,13 @@ EOF
 		-c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - "$IMG" >"$WORK/import.log" 2>&1 ||
 		{ cat "$WORK/import.log" >&2; exit 2; }
 	rm -rf "$WORK/bundle"
+	# The Debian image, when made (make test-docker makes it; without it its checks skip).
+	if [ -s "$HUSK_DEBIAN_TAR" ]; then
+		d import -c 'CMD ["/bin/bash"]' \
+			-c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			"$HUSK_DEBIAN_TAR" "$DEBIMG" >"$WORK/import.log" 2>&1 ||
+			{ cat "$WORK/import.log" >&2; exit 2; }
+	fi
 }
 
 suite_check_env() { DRT=$RT; [ "$RT" != runc ] || DRT=$(cat "$WORK/runc-name"); export DRT; }
@@ -89,7 +100,7 @@ suite_teardown() {
 		local ids
 		ids=$(d ps -aq 2>/dev/null)
 		[ -z "$ids" ] || d rm -f $ids >/dev/null 2>&1
-		d rmi -f "$IMG" >/dev/null 2>&1
+		d rmi -f "$IMG" "$DEBIMG" >/dev/null 2>&1
 	fi
 	local pid
 	if [ -f "$WORK/dockerd.started" ]; then
@@ -391,6 +402,69 @@ t_cp() {
 	ok d exec "$(C)" sh -c 'echo from-ctr > /tmp/out'
 	ok d cp "$(C):/tmp/out" "$WORK/cp-out-$RT"
 	expect_eq "$(cat "$WORK/cp-out-$RT")" from-ctr "cp out of"
+}
+
+# ---- systemd and Debian (the image of make debian-image) ------------------------------------------
+need_debian() {
+	d image inspect "$DEBIMG" >/dev/null 2>&1 || skip "no Debian image: make debian-image ($HUSK_DEBIAN_TAR)"
+}
+# systemd_up NAME: systemd as the container's init, as Docker users run it on a cgroup v1 host
+# (tmpfs /run, the host's name=systemd hierarchy bound writable, SIGRTMIN+3 to stop), until
+# `systemctl is-system-running` says running or degraded (bounded).
+systemd_up() {
+	need_debian
+	v2_host && skip "written for a cgroup v1 or hybrid host (Docker 20.10 gives systemd no writable cgroup2)"
+	ok d run -d --name "$1" --runtime "$DRT" --network none --tmpfs /run --tmpfs /run/lock \
+		-v /sys/fs/cgroup/systemd:/sys/fs/cgroup/systemd --stop-signal SIGRTMIN+3 \
+		"$DEBIMG" /lib/systemd/systemd
+	local n=600 st=
+	while [ $n -gt 0 ]; do
+		st=$(d exec "$1" systemctl is-system-running 2>/dev/null || true)
+		case $st in running | degraded) return 0 ;; esac
+		[ "$(d inspect -f '{{.State.Running}}' "$1")" = true ] ||
+			fail "systemd exited: $(d inspect -f 'exit code {{.State.ExitCode}}' "$1")"
+		sleep 0.2
+		n=$((n - 1))
+	done
+	fail "systemd not up after 120s: is-system-running says '$st'"
+}
+
+check systemd_boot
+t_systemd_boot() {
+	systemd_up "$(C)"
+	ok d exec "$(C)" systemctl list-units --failed --plain --no-legend
+	local failed extra
+	failed=$(printf '%s\n' "$OUT" | awk '{ print $1 }' | grep . | sort || true)
+	printf '%s\n' "$failed" >"$WORK/systemd-failed.$RT"
+	if [ -n "$failed" ] && [ "$RT" != runc ]; then
+		[ -f "$WORK/systemd-failed.runc" ] || fail "failed units (and no runc run to compare): $failed"
+		extra=$(comm -23 <(printf '%s\n' "$failed") "$WORK/systemd-failed.runc" | grep . || true)
+		[ -z "$extra" ] || fail "units failed here and not under runc: $(echo $extra)"
+	fi
+	ok d exec "$(C)" systemctl status --no-pager
+	expect_contains "$OUT" "State: " "systemctl status"
+}
+
+check systemd_stop
+t_systemd_stop() {
+	systemd_up "$(C)"
+	# docker stop sends SIGRTMIN+3; systemd shuts down and exits 0 well before the timeout
+	# (after it, Docker kills it: exit code 137).
+	ok d stop -t 60 "$(C)"
+	expect_eq "$(d inspect -f '{{.State.Running}} {{.State.ExitCode}}' "$(C)")" "false 0" "stopped by systemd itself"
+}
+
+check debian_use
+t_debian_use() {
+	need_debian
+	ok drun "$DEBIMG" bash -c 'apt-get --version | head -1
+		useradd -m husky && su - husky -c "id -un; pwd"
+		ps -eo pid=,comm= | head -1
+		ip -o addr show lo | grep -o "inet [0-9./]*"'
+	expect_contains "$OUT" "apt " "apt-get --version"
+	expect_contains "$OUT" "husky"$'\n'"/home/husky" "su - to a user"
+	expect_contains "$OUT" "1 bash" "ps"
+	expect_contains "$OUT" "inet 127.0.0.1/8" "ip: lo up"
 }
 
 if [ "${1:-}" != __one ]; then

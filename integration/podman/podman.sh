@@ -17,6 +17,10 @@ SUITE_FILE=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 . "$(dirname "$SUITE_FILE")/lib.sh"
 
 IMG=localhost/husk-test-busybox:latest
+# Debian 12 with systemd (make debian-image), for the systemd and distribution checks.
+DEBIMG=localhost/husk-test-debian:latest
+HUSK_DEBIAN_TAR=${HUSK_DEBIAN_TAR:-$REPO/target/debian-bookworm.tar}
+export HUSK_DEBIAN_TAR
 
 # ---- environment ----------------------------------------------------------------------------------
 # The parent creates WORK and exports everything a check process needs.
@@ -75,6 +79,13 @@ EOF
 		--change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
 		"$WORK/rootfs.tar" "$IMG" >/dev/null 2>"$WORK/import.err" ||
 		{ cat "$WORK/import.err" >&2; exit 2; }
+	# The Debian image, when made (make test-podman makes it; without it its checks skip).
+	if [ -s "$HUSK_DEBIAN_TAR" ]; then
+		podman --root "$WORK/root" --runroot "$WORK/runroot" import \
+			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			--change 'CMD ["/bin/bash"]' "$HUSK_DEBIAN_TAR" "$DEBIMG" >/dev/null 2>"$WORK/import.err" ||
+			{ cat "$WORK/import.err" >&2; exit 2; }
+	fi
 	ls /run/netns 2>/dev/null | sort >"$WORK/netns.before"
 }
 
@@ -659,6 +670,113 @@ t_checkpoint() {
 	run_bg "$(C)" "$IMG" sleep 1000
 	ok p container checkpoint "$(C)"
 	ok p container restore "$(C)"
+}
+
+# ---- checks: systemd and Debian (the image of make debian-image) ------------------------------------
+need_debian() {
+	P image exists "$DEBIMG" || skip "no Debian image: make debian-image ($HUSK_DEBIAN_TAR)"
+}
+# The systemd container of this runtime, shared by the systemd_* checks (booted by the first
+# that needs it; the suite's teardown removes it).
+SYSD() { echo "husk-test-systemd-$RT"; }
+# systemd_state: `systemctl is-system-running` in it (running, degraded, starting, ...).
+systemd_state() { P exec "$(SYSD)" systemctl is-system-running 2>/dev/null || true; }
+systemd_up() {
+	need_debian
+	if [ "$(inspect "$(SYSD)" '{{.State.Running}}' 2>/dev/null)" != true ]; then
+		P rm -f -t 0 "$(SYSD)" >/dev/null 2>&1 || true
+		ok p run -d --name "$(SYSD)" --systemd=always "$DEBIMG" /lib/systemd/systemd
+	fi
+	local n=600 st=
+	while [ $n -gt 0 ]; do
+		st=$(systemd_state)
+		case $st in running | degraded) break ;; esac
+		if [ "$(inspect "$(SYSD)" '{{.State.Running}}' 2>/dev/null)" != true ]; then
+			fail "systemd exited: $(inspect "$(SYSD)" 'exit code {{.State.ExitCode}}') $(P logs "$(SYSD)" 2>&1 | tail -5)"
+		fi
+		sleep 0.2
+		n=$((n - 1))
+	done
+	case $st in running | degraded) ;; *) fail "systemd not up after 120s: is-system-running says '$st'" ;; esac
+	SYSTEMD_STATE=$st
+}
+
+check systemd_boot
+t_systemd_boot() {
+	systemd_up
+	rc_of P exec "$(SYSD)" systemctl list-units --failed --plain --no-legend
+	local failed
+	failed=$(printf '%s\n' "$OUT" | awk '{ print $1 }' | grep . | sort || true)
+	echo "is-system-running: $SYSTEMD_STATE; failed units: ${failed:-none}"
+	printf '%s\n' "$failed" >"$WORK/systemd-failed.$RT"
+	[ -n "$failed" ] || return 0
+	# Degraded is fine when runc's systemd fails the same units (a container lacks things a
+	# unit wants, whatever the runtime).
+	[ "$RT" != runc ] || return 0
+	[ -f "$WORK/systemd-failed.runc" ] || fail "failed units (and no runc run to compare): $failed"
+	local extra
+	extra=$(comm -23 <(printf '%s\n' "$failed") "$WORK/systemd-failed.runc" | grep . || true)
+	[ -z "$extra" ] || fail "units failed here and not under runc: $(echo $extra)"
+}
+
+check systemd_exec_status
+t_systemd_exec_status() {
+	systemd_up
+	ok p exec "$(SYSD)" systemctl status --no-pager
+	expect_contains "$OUT" "State: $SYSTEMD_STATE" "systemctl status"
+	ok p exec "$(SYSD)" systemctl status --no-pager systemd-journald.service
+	expect_contains "$OUT" "active (running)" "journald"
+}
+
+check systemd_stop
+t_systemd_stop() {
+	systemd_up
+	expect_eq "$(inspect "$(SYSD)" '{{.Config.StopSignal}}')" 37 "stop signal (SIGRTMIN+3)"
+	# systemd shuts down on SIGRTMIN+3; podman falls back to SIGKILL (and says so) only when
+	# it does not stop within the timeout.
+	ok p stop -t 60 "$(SYSD)"
+	expect_not_contains "$OUT" "resorting to SIGKILL" "podman stop"
+	expect_eq "$(inspect "$(SYSD)" '{{.State.Running}}')" false "running after stop"
+	expect_eq "$(inspect "$(SYSD)" '{{.State.ExitCode}}')" 0 "systemd's exit code"
+	ok p rm "$(SYSD)"
+}
+
+check debian_apt
+t_debian_apt() {
+	need_debian
+	in_ctr "$DEBIMG" apt-get --version
+	expect_contains "$OUT" "apt " "apt-get --version"
+}
+
+check debian_bash
+t_debian_bash() {
+	need_debian
+	in_ctr "$DEBIMG" bash -c 'a=(x y z); echo "${#a[@]} $BASH_VERSION"'
+	expect_contains "$OUT" "3 5." "bash array and version"
+}
+
+check debian_su
+t_debian_su() {
+	need_debian
+	in_ctr "$DEBIMG" bash -c 'useradd -m -s /bin/bash husky && su - husky -c "id -un; pwd; echo \$HOME"'
+	expect_eq "$(echo $OUT)" "husky /home/husky /home/husky" "su - to a user"
+}
+
+check debian_ps
+t_debian_ps() {
+	need_debian
+	in_ctr "$DEBIMG" bash -c 'sleep 100 & ps -eo pid=,comm= | sort -n; kill %1'
+	expect_eq "$(echo "$OUT" | head -1 | awk '{ print $1 $2 }')" 1bash "ps: pid 1"
+	expect_contains "$OUT" sleep "ps sees the container's processes"
+}
+
+check debian_ip
+t_debian_ip() {
+	need_debian
+	in_ctr "$DEBIMG" ip -o addr show lo
+	expect_contains "$OUT" "inet 127.0.0.1/8" "ip addr"
+	in_ctr "$DEBIMG" ip -o link
+	expect_eq "$(echo "$OUT" | wc -l)" 1 "links with --network none (lo only)"
 }
 
 # ---- main -----------------------------------------------------------------------------------------

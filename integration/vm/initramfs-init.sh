@@ -20,7 +20,7 @@ mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
 for m in $(cat /modules.list); do
 	insmod "/modules/$m" || fail "insmod $m"
 done
-checkout="" run="" modules="" busybox="" cgroup=cgroup2
+checkout="" run="" modules="" busybox="" cgroup=cgroup2 systemd=0
 for a in $(cat /proc/cmdline); do
 	case $a in
 	husk_vm.checkout=*) checkout=${a#*=} ;;
@@ -28,6 +28,7 @@ for a in $(cat /proc/cmdline); do
 	husk_vm.modules=*) modules=${a#*=} ;;
 	husk_vm.busybox=*) busybox=${a#*=} ;;
 	husk_vm.cgroup=*) cgroup=${a#*=} ;;
+	husk_vm.systemd=*) systemd=${a#*=} ;;
 	esac
 done
 [ -n "$checkout" ] && [ -n "$run" ] && [ -n "$busybox" ] ||
@@ -74,4 +75,10 @@ fi
 hostname husk-vm
 ip link set lo up
 umount /proc /sys
+if [ "$systemd" = 1 ]; then
+	# systemd as PID 1 (run-in-vm.sh --systemd): the overlay gets the masks and the test unit.
+	. "$n$checkout/integration/vm/systemd-prepare.sh"
+	sd_prepare "$n" "$checkout" "$run" || fail "preparing the root for systemd"
+	exec switch_root /newroot /lib/systemd/systemd
+fi
 exec switch_root /newroot "$busybox" sh "$checkout/integration/vm/guest-init.sh" "$run"

@@ -9,6 +9,9 @@
 #   --kernel-args "..."  more kernel command line arguments (after the defaults)
 #   --no-cgroup-v2       leave out cgroup_no_v1=all and mount no cgroup filesystem (CMD
 #                        mounts what it wants)
+#   --systemd            boot systemd as PID 1 (systemd.unified_cgroup_hierarchy=1; systemd
+#                        mounts cgroup2): CMD runs in a test unit once the system is up,
+#                        then the VM powers off (integration/vm/systemd-unit.sh)
 #   --env NAME=VALUE     set an environment variable for CMD (repeatable)
 #   --timeout SECONDS    kill the VM after this long (default 900, $HUSK_VM_TIMEOUT)
 #   --memory MIB         guest memory (default 2048); --cpus N (default 2)
@@ -27,6 +30,7 @@ checkout=$(cd "$here/../.." && pwd)
 
 kargs=""
 cgroup_v2=1
+systemd=0
 envs=()
 timeout=${HUSK_VM_TIMEOUT:-900}
 memory=2048
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel-args) need_arg "$@"; kargs="$kargs $2"; shift 2 ;;
 	--no-cgroup-v2) cgroup_v2=0; shift ;;
+	--systemd) systemd=1; shift ;;
 	--env)
 		need_arg "$@"
 		case $2 in
@@ -140,6 +145,11 @@ if [ "$cgroup_v2" = 1 ]; then
 	append="$append cgroup_no_v1=all husk_vm.cgroup=cgroup2"
 else
 	append="$append husk_vm.cgroup=none"
+fi
+if [ "$systemd" = 1 ]; then
+	# systemd mounts cgroup2 itself (nsdelegate,memory_recursiveprot); v1 stays off.
+	append="${append/husk_vm.cgroup=cgroup2/husk_vm.cgroup=none}"
+	append="$append husk_vm.systemd=1 systemd.unified_cgroup_hierarchy=1 systemd.show_status=0"
 fi
 append="$append$kargs"
 

@@ -13,7 +13,8 @@
 //!   - empty/absent: the container id, relative as above. runc 1.1.5 on this host puts a
 //!     container without cgroupsPath into `/<id>` under its own cgroup in each hierarchy
 //!     (for example `memory:/process_api/<x>/<id>`, `cpu:/<id>`); husk does the same.
-//!   - `slice:prefix:name` (systemd form) is rejected: the systemd driver is not supported.
+//!   - `slice:prefix:name` (systemd form) is refused without `--systemd-cgroup`; with it the
+//!     [`systemd`] driver resolves it to a transient scope's cgroup.
 //!   - `..` components are resolved; a path that climbs above its starting point (the
 //!     hierarchy root, or the runtime's cgroup for a relative path) is rejected. (runc
 //!     silently clamps such paths instead.)
@@ -23,10 +24,12 @@
 
 mod devices;
 mod ebpf;
+pub mod plan;
 mod stats;
+pub mod systemd;
 #[cfg(test)]
 mod tests;
-mod unset;
+pub(crate) mod unset;
 pub(crate) mod util;
 mod v1;
 mod v2;
@@ -80,6 +83,9 @@ pub struct CgroupState {
     pub v1: Vec<V1Hierarchy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unified: Option<UnifiedHierarchy>,
+    /// The systemd unit holding the cgroup (--systemd-cgroup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 /// The cgroup manager of one container.
@@ -121,42 +127,11 @@ pub(crate) struct Host {
     pub unified: Option<(PathBuf, PathBuf)>,
 }
 
-fn unescape_mountinfo(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 4 <= b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = u32::from(b[i + 1] - b'0') * 64
-                + u32::from(b[i + 2] - b'0') * 8
-                + u32::from(b[i + 3] - b'0');
-            out.push(v as u8);
-            i += 4;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// cgroup mounts in a mountinfo text, first mount of each hierarchy only.
 pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgMount> {
     let mut out: Vec<CgMount> = Vec::new();
-    for line in text.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let pre: Vec<&str> = pre.split(' ').collect();
-        let post: Vec<&str> = post.split(' ').collect();
-        if pre.len() < 5 || post.len() < 3 {
-            continue;
-        }
-        let v2 = match post[0] {
+    for mi in crate::sys::mountinfo::parse(text) {
+        let v2 = match mi.fstype.as_str() {
             "cgroup" => false,
             "cgroup2" => true,
             _ => continue,
@@ -164,11 +139,11 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgMount> {
         let opts: Vec<String> = if v2 {
             Vec::new()
         } else {
-            post[2].split(',').map(str::to_string).collect()
+            mi.super_options.split(',').map(str::to_string).collect()
         };
         let m = CgMount {
-            root: unescape_mountinfo(pre[3]),
-            mountpoint: PathBuf::from(unescape_mountinfo(pre[4])),
+            root: mi.root,
+            mountpoint: mi.mount_point,
             opts,
             v2,
         };
@@ -336,8 +311,8 @@ pub(crate) fn inner_path(cgroups_path: Option<&str>, id: &str) -> Result<Inner> 
     };
     if !p.starts_with('/') && p.split(':').count() == 3 {
         return Err(Error::Config(format!(
-            "{field} {p:?} is in the systemd form slice:prefix:name, but the systemd cgroup \
-             driver is not supported yet; use a cgroupfs path such as /machine/{id}"
+            "{field} {p:?} is in the systemd form slice:prefix:name: pass --systemd-cgroup for \
+             the systemd cgroup driver, or use a cgroupfs path such as /machine/{id}"
         )));
     }
     if p.contains('\0') {
@@ -397,6 +372,7 @@ pub(crate) fn resolve(host: &Host, inner: &Inner) -> CgroupState {
             mount: mount.clone(),
             path: place(mount, own),
         }),
+        systemd: None,
     }
 }
 
@@ -408,7 +384,7 @@ pub(crate) fn resolve(host: &Host, inner: &Inner) -> CgroupState {
 /// a thread moving itself takes no global lock), naming the directory when the kernel refuses.
 pub fn enter_v1(f: &OwnedFd) -> Result<()> {
     nix::unistd::write(f, b"0").map(|_| ()).map_err(|e| {
-        let what = crate::rootfs::fd_path(f);
+        let what = crate::sys::fd::fd_path(f);
         let path = std::fs::read_link(&what).unwrap_or(what);
         let dir = path.parent().unwrap_or(&path).display().to_string();
         let hint = if e == nix::errno::Errno::ENOSPC {
@@ -451,6 +427,11 @@ impl Manager {
     /// The state to save in state.json.
     pub fn state(&self) -> CgroupState {
         self.st.clone()
+    }
+
+    /// The systemd unit of the container, with the systemd driver.
+    pub fn systemd_unit(&self) -> Option<&systemd::Unit> {
+        self.st.systemd.as_ref()
     }
 
     pub fn layout(&self) -> Layout {
@@ -712,6 +693,11 @@ impl Manager {
     /// briefly while the last processes exit; a cgroup already gone is not an error.
     pub fn destroy(&self) -> Result<()> {
         let mut first_err = None;
+        if let Some(u) = &self.st.systemd {
+            if let Err(e) = systemd::stop(u) {
+                first_err = Some(e);
+            }
+        }
         for p in self.paths() {
             if let Err(e) = util::remove_tree(&p) {
                 first_err.get_or_insert(e);

@@ -326,6 +326,7 @@ fn fake_v2(t: &TempTree) -> (Manager, PathBuf) {
             mount: mnt.clone(),
             path: leaf.clone(),
         }),
+        systemd: None,
     };
     (Manager::from_state(&st), leaf)
 }
@@ -1075,6 +1076,7 @@ fn fake_v1(t: &TempTree) -> Manager {
         layout: Layout::V1,
         v1,
         unified: None,
+        systemd: None,
     })
 }
 

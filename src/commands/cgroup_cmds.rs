@@ -1,5 +1,5 @@
 //! `update`, `pause`, `resume`, `ps` and `events`: the commands that act on a running
-//! container's cgroup, rebuilt from state.json by [`crate::cgroups_glue::manager`].
+//! container's cgroup, rebuilt from state.json by [`crate::container::cgroup::manager`].
 
 use super::Global;
 use crate::cgroups::Manager;
@@ -20,9 +20,9 @@ fn load(g: &Global, a: &Args, name: &str, max: usize) -> Result<Container> {
 
 /// The container's cgroup manager; a container created without one cannot do cgroup work.
 fn manager_of(c: &Container, what: &str) -> Result<Manager> {
-    crate::cgroups_glue::manager(c).ok_or_else(|| {
+    crate::container::cgroup::manager(c).ok_or_else(|| {
         Error::Container(format!(
-            "cannot {what} container {}: it has no cgroup recorded in its state",
+            "cannot {what} container {}: it has no cgroup (a rootless container runs without one when it may not create it and asks for no limits)",
             c.state.id
         ))
     })
@@ -84,10 +84,8 @@ pub fn ps(g: &Global, a: &Args) -> Result<i32> {
         )));
     }
     let c = Container::load(&g.root, &a.positional[0])?;
-    let pids = match crate::cgroups_glue::manager(&c) {
-        Some(m) => m.pids()?,
-        None => Vec::new(),
-    };
+    // As runc: the processes are the cgroup's; without one there is nothing to list from.
+    let pids = manager_of(&c, "list the processes of")?.pids()?;
     if format == "json" {
         println!("{}", serde_json::json!(pids));
         return Ok(0);
@@ -519,9 +517,15 @@ pub fn update(g: &Global, a: &Args) -> Result<i32> {
     // docker update sends zeros around the one value it changes: they must not be recorded.
     let mut r = crate::cgroups::strip_unset(&r);
     if m.layout() == crate::cgroups::Layout::V2 {
-        crate::cgroups::keep_quota(&mut r, crate::cgroups_glue::recorded_quota(&c));
+        crate::cgroups::keep_quota(&mut r, crate::container::cgroup::recorded_quota(&c));
     }
-    let applied = m.apply_resources(&r);
+    // systemd keeps the limits as unit properties and would re-apply its old ones.
+    let applied = match m.systemd_unit() {
+        Some(u) => {
+            crate::cgroups::systemd::set_resources(u, &r).and_then(|()| m.apply_resources(&r))
+        }
+        None => m.apply_resources(&r),
+    };
     // v1 refuses a memory limit above memory+swap with a bare EINVAL: say what to do.
     let raising_alone = from_json.is_none() && a.given("memory") && !a.given("memory-swap");
     let applied = applied.map_err(|e| {
@@ -543,7 +547,7 @@ pub fn update(g: &Global, a: &Args) -> Result<i32> {
         None => reword(e, name_flag),
     })?;
     // Keep what the container now has, so later updates and readers see the whole picture.
-    crate::cgroups_glue::record_update(&mut c, &r);
+    crate::container::cgroup::record_update(&mut c, &r);
     c.save()?;
     Ok(0)
 }

@@ -51,7 +51,7 @@ impl Options {
 /// Removes the half-made container (state dir, cgroup) unless disarmed.
 struct Cleanup<'a> {
     dir: &'a Path,
-    cgroup: Option<crate::cgroups_glue::Cgroup>,
+    cgroup: Option<crate::cgroups::plan::Cgroup>,
     armed: bool,
 }
 
@@ -90,31 +90,31 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     let bundle = crate::spec::load(&o.bundle)?;
     log::debug!("create {}: config loaded", o.id);
     let spec = &bundle.spec;
+    spec13_checks(spec)?;
     let process = spec
         .process()
         .as_ref()
         .ok_or_else(|| Error::Config("process: missing".into()))?;
     let terminal = process.terminal() == Some(true);
-    match (terminal, &o.console_socket) {
-        (true, None) if o.foreground => {}
-        (true, None) => {
-            return Err(Error::Usage(
-                "process.terminal is true: --console-socket is required to receive the terminal"
-                    .into(),
-            ))
-        }
-        (false, Some(_)) => {
-            return Err(Error::Usage(
-                "--console-socket: cannot be used when process.terminal is false".into(),
-            ))
-        }
-        _ => {}
-    }
+    process::tty::check_terminal(
+        process::tty::TerminalFor::Create,
+        terminal,
+        o.console_socket.is_some(),
+        o.foreground,
+    )?;
 
     // Everything that can be checked without side effects is checked before the state dir.
     let plan = Plan::from_spec(spec)?;
+    crate::rootless::check_config(
+        spec,
+        plan.new_flags & libc::CLONE_NEWUSER != 0,
+        plan.joins(oci_spec::runtime::LinuxNamespaceType::User),
+        g.caller(),
+    )?;
+    crate::namespaces::check_map_tools(spec, g.caller())?;
+    crate::rootless::check_root_writable(&g.root, g.caller())?;
     let seccomp = crate::security::seccomp_glue::compile(spec, &g.root)?;
-    let cgroup_cfg = crate::cgroups_glue::plan(spec, &o.id)?;
+    let cgroup_cfg = crate::cgroups::plan::plan(spec, &o.id, g.systemd_cgroup, g.rootless())?;
     // The terminal goes to the caller's socket, or back to us (a socketpair) for relaying.
     let pidfd_sock = o
         .pidfd_socket
@@ -136,7 +136,6 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     let mut mount_sources = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
 
     // The state directory; mkdir is the atomic "does this id exist" check.
-    std::fs::create_dir_all(&g.root).ctx(|| format!("--root {}: creating", g.root.display()))?;
     let dir = Container::state_dir(&g.root, &o.id);
     match std::fs::create_dir(&dir) {
         Ok(()) => {}
@@ -221,6 +220,9 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         );
     }
     let args = InitArgs {
+        in_user_ns: crate::spec::namespace(spec, oci_spec::runtime::LinuxNamespaceType::User)
+            .is_some()
+            || g.caller().in_user_ns,
         spec,
         rootfs: &bundle.rootfs,
         bundle: &bundle.dir,
@@ -264,7 +266,7 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
     // Before any cgroup exists: which cgroups this container may get, so that `delete -f`
     // finds (kills and removes) them whatever instant this runtime is killed at.
     if let Some(cfg) = &cgroup_cfg {
-        container::record_cgroup(&dir, &cfg.record())?;
+        container::cgroup::record(&dir, &cfg.record())?;
     }
     // On cgroup v2 (pure or hybrid) init is cloned into its cgroup2 directory; the rest is
     // created while init sets up.
@@ -273,9 +275,9 @@ pub fn create_with_terminal(g: &Global, o: &Options) -> Result<(Container, Optio
         None => None,
     };
     cleanup.cgroup = cgroup_cfg.as_ref().map(|c| c.created());
-    let mut cgroup_step = || -> Result<Vec<OwnedFd>> {
+    let mut cgroup_step = |pid: i32| -> Result<Vec<OwnedFd>> {
         match &cgroup_cfg {
-            Some(cfg) => cfg.make_for_init(),
+            Some(cfg) => cfg.make_for_init(pid),
             None => Ok(Vec::new()),
         }
     };
@@ -417,4 +419,16 @@ pub fn write_pid_file(p: &Path, pid: i32) -> Result<()> {
     ));
     std::fs::write(&tmp, pid.to_string()).ctx(|| format!("--pid-file {}", p.display()))?;
     std::fs::rename(&tmp, p).ctx(|| format!("--pid-file {}", p.display()))
+}
+
+/// The runtime-spec 1.3 fields, checked before anything exists; a 1.3 config's pids.limit 0
+/// is a limit (see cgroups::PIDS_ZERO_IS_A_LIMIT).
+fn spec13_checks(spec: &oci_spec::runtime::Spec) -> Result<()> {
+    crate::netdev::check(spec)?;
+    crate::numa::check(spec)?;
+    crate::intelrdt::check(spec)?;
+    if crate::spec::at_least_1_3(spec.version()) {
+        crate::cgroups::PIDS_ZERO_IS_A_LIMIT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
 }

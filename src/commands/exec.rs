@@ -61,20 +61,12 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         .value("pidfd-socket")
         .map(|p| crate::pidfd_socket::connect(std::path::Path::new(p)))
         .transpose()?;
-    match (terminal, &console_socket) {
-        (true, None) if detach => {
-            return Err(Error::Usage(
-                "--tty: cannot allocate a terminal when detaching without --console-socket".into(),
-            ))
-        }
-        (false, Some(_)) => {
-            return Err(Error::Usage(
-                "--console-socket: cannot be used without a terminal (--tty or process.terminal)"
-                    .into(),
-            ))
-        }
-        _ => {}
-    }
+    process::tty::check_terminal(
+        process::tty::TerminalFor::Exec,
+        terminal,
+        console_socket.is_some(),
+        !detach,
+    )?;
     let preserved_fds = match a.value("preserve-fds") {
         None => 0,
         Some(v) => v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -97,7 +89,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
         None => None,
     };
     let env = merge_env(process.env().as_deref().unwrap_or(&[]));
-    let manager = crate::cgroups_glue::manager(&c);
+    let manager = crate::container::cgroup::manager(&c);
     let subs = SubCgroups::parse(a.values("cgroup"))?;
     let cgroup_dir = cgroup_target(&c, manager.as_ref(), &subs)?;
     // cgroup v1: the first child moves itself in through these (see process::exec::stage).

@@ -39,7 +39,7 @@ fn start_container(c: &Container) -> Result<()> {
         }
     }
     // The pidfd first: once the fifo is open, init may exec and exit (and be reaped) at once.
-    let pidfd = crate::hooks::pidfd_open(c.state.pid).map_err(|e| {
+    let pidfd = crate::sys::pidfd::pidfd_open(c.state.pid).map_err(|e| {
         Error::Container(format!(
             "cannot start container {}: {}",
             c.state.id,
@@ -143,7 +143,46 @@ fn start_container(c: &Container) -> Result<()> {
             &c.hook_state(Status::Running),
         );
     }
+    report_early_exit(c, &pidfd);
     Ok(())
+}
+
+/// With --debug: a program that ended before `start` returned (an init that exits at once,
+/// often without a word) is named with its wait status while its parent has not reaped it.
+fn report_early_exit(c: &Container, pidfd: &OwnedFd) {
+    if !log::log_enabled!(log::Level::Debug) {
+        return;
+    }
+    let mut p = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no wait.
+    if unsafe { libc::poll(&mut p, 1, 0) } != 1 {
+        return;
+    }
+    let how = exit_status_of_zombie(c.state.pid)
+        .map(crate::process::tty::describe_status)
+        .unwrap_or_else(|| "has exited (its parent reaped it: status unknown here)".into());
+    log::debug!(
+        "start {}: init {} {how}, before start returned",
+        c.state.id,
+        c.state.pid
+    );
+}
+
+/// The wait status of a process that has exited and is not reaped yet (the `exit_code` field of
+/// /proc/PID/stat, Linux 3.5+).
+fn exit_status_of_zombie(pid: i32) -> Option<libc::c_int> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Field 3 (state) is fields[0]; exit_code is field 52.
+    if fields.first() != Some(&"Z") {
+        return None;
+    }
+    fields.get(49)?.parse().ok()
 }
 
 pub fn state(g: &Global, a: &Args) -> Result<i32> {
@@ -240,7 +279,7 @@ pub fn kill(g: &Global, a: &Args) -> Result<i32> {
     // Init is in the cgroup too, so it got its SIGKILL with the others: nothing is left to
     // signal (and no second look at the status, which init's death may change meanwhile).
     if sig == libc::SIGKILL && !c.has_own_pid_ns() {
-        crate::cgroups_glue::kill_all(&c, sig)?;
+        crate::container::cgroup::kill_all(&c, sig)?;
         return Ok(0);
     }
     let status = c.status();
@@ -255,7 +294,7 @@ pub fn kill(g: &Global, a: &Args) -> Result<i32> {
         )));
     }
     if a.is_set("all") {
-        crate::cgroups_glue::kill_all(&c, sig)?;
+        crate::container::cgroup::kill_all(&c, sig)?;
     }
     // SAFETY: kill with a pid we verified by start time just above.
     if unsafe { libc::kill(c.state.pid, sig) } != 0 {
@@ -291,13 +330,13 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
         // Init is gone; without a pid namespace of its own the container's other processes
         // may still run: kill them, or the cgroup could not be removed.
         Status::Stopped if !c.has_own_pid_ns() => {
-            let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
+            let _ = crate::container::cgroup::kill_all(&c, libc::SIGKILL);
         }
         Status::Stopped => {}
         Status::Created => kill_and_wait(&c)?,
         s if force => {
             if s == Status::Paused {
-                crate::cgroups_glue::thaw(&c);
+                crate::container::cgroup::thaw(&c);
             }
             kill_and_wait(&c)?
         }
@@ -319,7 +358,7 @@ pub fn delete(g: &Global, a: &Args) -> Result<i32> {
 /// parent-death signal); with --force they are killed, then the cgroups and the directory go.
 /// Without --force, a create whose processes still run is refused.
 fn delete_half_created(id: &str, dir: &std::path::Path, force: bool) -> Result<()> {
-    let manager = match container::recorded_cgroup(dir) {
+    let manager = match container::cgroup::recorded(dir) {
         Some(st) => Some(crate::cgroups::Manager::from_state(&st)),
         // No record: no cgroup was made, unless an older husk made the directory; the
         // default path rule (no cgroupsPath) finds that one.
@@ -328,12 +367,12 @@ fn delete_half_created(id: &str, dir: &std::path::Path, force: bool) -> Result<(
             .map(|(m, _)| m),
     };
     if let Some(m) = &manager {
-        if !force && !crate::cgroups_glue::processes_in(m).is_empty() {
+        if !force && !crate::container::cgroup::processes_in(m).is_empty() {
             return Err(Error::Container(format!(
                 "cannot delete container {id}: it is being created (use --force)"
             )));
         }
-        crate::cgroups_glue::kill_everything(m)?;
+        crate::container::cgroup::kill_everything(m)?;
         if let Err(e) = m.destroy() {
             log::warn!("removing the cgroup of {id}: {e}");
         }
@@ -344,23 +383,17 @@ fn delete_half_created(id: &str, dir: &std::path::Path, force: bool) -> Result<(
 
 /// SIGKILL the container (every process, through its cgroup when it has one) and wait for init.
 fn kill_and_wait(c: &Container) -> Result<()> {
-    let pidfd = crate::hooks::pidfd_open(c.state.pid).ok();
+    let pidfd = crate::sys::pidfd::pidfd_open(c.state.pid).ok();
     // In its own pid namespace, killing init kills every process of the container (the
     // kernel does it); otherwise signal the whole cgroup (freeze, kill, thaw).
     if !c.has_own_pid_ns() {
-        let _ = crate::cgroups_glue::kill_all(c, libc::SIGKILL);
+        let _ = crate::container::cgroup::kill_all(c, libc::SIGKILL);
     }
     // SAFETY: kill a pid verified by start time.
     unsafe { libc::kill(c.state.pid, libc::SIGKILL) };
     if let Some(fd) = pidfd {
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
         // Bounded: a process stuck in the kernel (D state) must not hang delete forever.
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, 10_000) };
+        crate::sys::pidfd::wait_exit(&fd, 10_000);
     }
     Ok(())
 }
@@ -374,7 +407,7 @@ fn destroy(c: &Container) {
             &c.hook_state(Status::Stopped),
         );
     }
-    crate::cgroups_glue::destroy(c);
+    crate::container::cgroup::destroy(c);
     container::remove_state_dir(&c.dir);
 }
 
@@ -414,7 +447,7 @@ pub fn run(g: &Global, a: &Args) -> Result<i32> {
     if !a.is_set("keep") {
         // Init is gone; only a shared pid namespace can leave processes behind.
         if !c.has_own_pid_ns() {
-            let _ = crate::cgroups_glue::kill_all(&c, libc::SIGKILL);
+            let _ = crate::container::cgroup::kill_all(&c, libc::SIGKILL);
         }
         destroy(&c);
     }

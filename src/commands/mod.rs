@@ -9,37 +9,51 @@ mod spec_cmd;
 use crate::cli::{Args, Command};
 use crate::error::{Error, Result};
 
-/// The runtime-spec version husk implements (reported in state and hooks).
-pub const OCI_VERSION: &str = "1.3.0";
-
 /// Global options every subcommand sees.
 pub struct Global {
     pub root: std::path::PathBuf,
+    /// --systemd-cgroup: new containers get their cgroup from systemd (a transient scope).
+    pub systemd_cgroup: bool,
+    /// `--rootless`: Some(answer), None for auto (see [`Global::rootless`]).
+    rootless_flag: Option<bool>,
+    /// Read when first needed: /proc/self/uid_map is not read by commands that never ask.
+    caller: std::cell::OnceCell<crate::rootless::Caller>,
 }
 
 impl Global {
     pub fn from_args(a: &Args) -> Result<Self> {
-        if a.is_set("systemd-cgroup") {
-            return Err(Error::Usage(
-                "--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver (omit the flag)".into(),
-            ));
-        }
-        match a.value("rootless") {
-            None | Some("false") | Some("auto") => {}
-            Some("true") => {
-                return Err(Error::Usage(
-                    "--rootless true: rootless containers are not supported yet".into(),
-                ))
-            }
-            Some(v) => {
-                return Err(Error::Usage(format!(
-                    "--rootless: invalid value {v:?} (expected true, false or auto)"
-                )))
-            }
-        }
-        Ok(Global {
-            root: a.value("root").unwrap_or("/run/husk").into(),
-        })
+        let mut g = Global {
+            root: std::path::PathBuf::new(),
+            systemd_cgroup: a.is_set("systemd-cgroup"),
+            rootless_flag: crate::rootless::parse_flag(a.value("rootless"))?,
+            caller: std::cell::OnceCell::new(),
+        };
+        g.root = match a.value("root") {
+            Some(r) => r.into(),
+            None => match std::env::var("XDG_RUNTIME_DIR")
+                .ok()
+                .filter(|x| !x.is_empty())
+            {
+                Some(xdg) => crate::rootless::default_root(
+                    g.caller(),
+                    Some(&xdg),
+                    std::env::var("USER").ok().as_deref(),
+                ),
+                None => "/run/husk".into(),
+            },
+        };
+        Ok(g)
+    }
+
+    pub fn caller(&self) -> &crate::rootless::Caller {
+        self.caller.get_or_init(crate::rootless::Caller::current)
+    }
+
+    /// Cgroups as an unprivileged runtime makes them (`--rootless`, runc's rule when auto):
+    /// a cgroup it may not create is skipped when the container asks for no limits.
+    pub fn rootless(&self) -> bool {
+        self.rootless_flag
+            .unwrap_or_else(|| crate::rootless::auto(self.caller()))
     }
 }
 

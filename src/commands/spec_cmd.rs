@@ -20,14 +20,14 @@ pub fn spec(_g: &Global, a: &Args) -> Result<i32> {
         )));
     }
     let mut v = default_spec();
-    if a.is_set("rootless") {
-        make_rootless(&mut v);
-    }
     // As runc: a cgroup namespace only on a pure cgroup v2 host.
     if crate::cgroups::detect_layout().ok() == Some(crate::cgroups::Layout::V2) {
         if let Some(ns) = v["linux"]["namespaces"].as_array_mut() {
             ns.push(serde_json::json!({"type": "cgroup"}));
         }
+    }
+    if a.is_set("rootless") {
+        make_rootless(&mut v);
     }
     let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
     std::fs::write(&path, text + "\n").ctx(|| format!("writing {}", path.display()))?;
@@ -37,7 +37,7 @@ pub fn spec(_g: &Global, a: &Args) -> Result<i32> {
 fn default_spec() -> serde_json::Value {
     let caps = serde_json::json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
     serde_json::json!({
-        "ociVersion": super::OCI_VERSION,
+        "ociVersion": crate::spec::OCI_VERSION,
         "process": {
             "terminal": true,
             "user": {"uid": 0, "gid": 0},
@@ -69,30 +69,35 @@ fn default_spec() -> serde_json::Value {
     })
 }
 
-/// `spec --rootless`: a user namespace mapping the caller, no network namespace, /sys bound from
-/// the host and no cgroup mount (an unprivileged user cannot mount them), as runc writes it.
+/// `spec --rootless`, as runc writes it: a user namespace (after the others) mapping the
+/// caller's effective uid and gid to root, no network namespace (the host's, which an
+/// unprivileged user cannot configure anyway), no uid=/gid= mount
+/// options (ids the namespace does not map), /sys bound read-only from the host in place of sysfs (which cannot
+/// be mounted without owning the network namespace), and no cgroup resources.
 fn make_rootless(v: &mut serde_json::Value) {
-    // SAFETY: getuid/getgid cannot fail.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    // SAFETY: geteuid/getegid cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
     let linux = &mut v["linux"];
+    if let Some(ns) = linux["namespaces"].as_array_mut() {
+        ns.retain(|n| n["type"] != "network" && n["type"] != "user");
+        ns.push(serde_json::json!({"type": "user"}));
+    }
     linux["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": uid, "size": 1}]);
     linux["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": gid, "size": 1}]);
-    linux["namespaces"] = serde_json::json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "user"}]);
     if let Some(obj) = linux.as_object_mut() {
         obj.remove("resources");
     }
     if let Some(mounts) = v["mounts"].as_array_mut() {
-        mounts.retain(|m| m["type"] != "cgroup" && m["type"] != "sysfs" && m["type"] != "mqueue");
-        mounts.push(serde_json::json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
         for m in mounts.iter_mut() {
-            if m["type"] == "devpts" {
-                m["options"] = serde_json::json!([
-                    "nosuid",
-                    "noexec",
-                    "newinstance",
-                    "ptmxmode=0666",
-                    "mode=0620"
-                ]);
+            if m["destination"] == "/sys" {
+                *m = serde_json::json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+                continue;
+            }
+            if let Some(opts) = m.get_mut("options").and_then(|o| o.as_array_mut()) {
+                opts.retain(|o| {
+                    let o = o.as_str().unwrap_or("");
+                    !o.starts_with("uid=") && !o.starts_with("gid=")
+                });
             }
         }
     }
@@ -169,13 +174,13 @@ pub fn features(_g: &Global, a: &Args) -> Result<i32> {
     ];
     let v = serde_json::json!({
         "ociVersionMin": "1.0.0",
-        "ociVersionMax": super::OCI_VERSION,
+        "ociVersionMax": crate::spec::OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": crate::security::caps::ALL_NAMES.to_vec(),
-            "cgroup": crate::cgroups_glue::features(),
+            "cgroup": crate::cgroups::plan::features(),
             "seccomp": crate::security::seccomp_glue::features(),
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
@@ -191,9 +196,58 @@ pub fn features(_g: &Global, a: &Args) -> Result<i32> {
         "potentiallyUnsafeConfigAnnotations": [],
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
-            "run.oci.husk.version": env!("CARGO_PKG_VERSION")
+            "run.oci.husk.version": env!("CARGO_PKG_VERSION"),
+            // An unprivileged caller gets a user namespace (own ids written by husk, more
+            // through newuidmap/newgidmap) and runs without a cgroup it may not create.
+            "run.oci.husk.rootless": "true"
         }
     });
     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rootless_spec_is_runcs() {
+        let mut v = default_spec();
+        make_rootless(&mut v);
+        let ns: Vec<&str> = v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(ns, ["pid", "ipc", "uts", "mount", "user"]);
+        // SAFETY: geteuid cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        assert_eq!(
+            v["linux"]["uidMappings"],
+            serde_json::json!([{"containerID": 0, "hostID": uid, "size": 1}])
+        );
+        assert!(v["linux"].get("resources").is_none());
+        let mounts = v["mounts"].as_array().unwrap();
+        // /sys is replaced in place (before /sys/fs/cgroup), and no mount gets an options null.
+        let dests: Vec<&str> = mounts
+            .iter()
+            .map(|m| m["destination"].as_str().unwrap())
+            .collect();
+        let sys = dests.iter().position(|d| *d == "/sys").unwrap();
+        assert_eq!(dests[sys + 1], "/sys/fs/cgroup");
+        assert_eq!(
+            mounts[sys]["options"],
+            serde_json::json!(["rbind", "nosuid", "noexec", "nodev", "ro"])
+        );
+        assert!(mounts
+            .iter()
+            .all(|m| m.get("options").map_or(true, |o| o.is_array())));
+        let devpts = mounts.iter().find(|m| m["type"] == "devpts").unwrap();
+        assert!(!devpts["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "gid=5"));
+    }
 }

@@ -6,6 +6,8 @@
 //! `stopped` when the init (identified by pid *and* start time, so a reused pid is not mistaken
 //! for it) is gone or a zombie.
 
+pub mod cgroup;
+
 use crate::error::{Context, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -97,21 +99,6 @@ pub fn remove_state_dir(dir: &Path) {
     }
 }
 
-/// Record the cgroups `create` is about to make (see [`CGROUP_RECORD`]).
-pub fn record_cgroup(dir: &Path, st: &crate::cgroups::CgroupState) -> Result<()> {
-    let path = dir.join(CGROUP_RECORD);
-    let data =
-        serde_json::to_vec(st).map_err(|e| Error::Other(format!("encoding cgroups: {e}")))?;
-    std::fs::write(&path, data).ctx(|| format!("writing {}", path.display()))
-}
-
-/// The cgroups recorded by a create that did not finish; None when there is no readable
-/// record (the create died before it made any cgroup, or an older husk made the directory).
-pub fn recorded_cgroup(dir: &Path) -> Option<crate::cgroups::CgroupState> {
-    let data = std::fs::read(dir.join(CGROUP_RECORD)).ok()?;
-    serde_json::from_slice(&data).ok()
-}
-
 /// Ids as runc accepts them: non-empty, at most 1024 bytes, `[A-Za-z0-9_+.-]`, and not `.` or
 /// `..`, so an id can never name a path outside the state root.
 pub fn validate_id(id: &str) -> Result<()> {
@@ -194,7 +181,7 @@ impl Container {
             return Status::Stopped;
         }
         // Paused first: a created container can be paused too (as runc), and says so.
-        if crate::cgroups_glue::is_paused(self) {
+        if cgroup::is_paused(self) {
             return Status::Paused;
         }
         if self.fifo_path().exists() {
@@ -211,7 +198,7 @@ impl Container {
             self.state.pid
         };
         let s = OciState {
-            oci_version: crate::commands::OCI_VERSION,
+            oci_version: crate::spec::OCI_VERSION,
             id: &self.state.id,
             pid,
             status: status.as_str(),
@@ -244,7 +231,7 @@ pub fn hook_state(
     annotations: &BTreeMap<String, String>,
 ) -> Vec<u8> {
     let mut v = serde_json::json!({
-        "ociVersion": crate::commands::OCI_VERSION,
+        "ociVersion": crate::spec::OCI_VERSION,
         "id": id,
         "pid": pid,
         "status": status.as_str(),

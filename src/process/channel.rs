@@ -2,6 +2,9 @@
 //! a message is one tag byte and a payload. EOF means the other side died.
 
 use crate::error::{Error, Result};
+use crate::sys::pidfd::pidfd_open;
+// In sys since every kill-and-reap goes through them; still reached through channel.
+pub use crate::sys::pidfd::{kill_and_reap, reap_within};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Init asks the parent to write its uid/gid maps (two-stage path).
@@ -258,7 +261,7 @@ impl Watch {
 
     /// Watch `pid` too (a pid that cannot be opened has exited: its wait ends at once).
     pub fn add(&mut self, pid: i32) {
-        match crate::hooks::pidfd_open(pid) {
+        match pidfd_open(pid) {
             Ok(fd) => self.procs.push((pid, fd)),
             Err(_) => log::debug!("pidfd_open({pid}) failed: the process is gone"),
         }
@@ -365,44 +368,4 @@ pub fn what_it_does(pid: i32) -> String {
         Ok(w) if !w.is_empty() && w != "0" => format!("{name} ({state}) in {w}"),
         _ => format!("{name} ({state})"),
     }
-}
-
-/// Kill a child of ours and reap it, waiting a bounded time: a process stuck in the kernel
-/// (D state) must not hang the runtime, which then leaves it to init to reap.
-pub fn kill_and_reap(pid: i32) {
-    if pid <= 0 {
-        return;
-    }
-    // Through a pidfd: a child reaped already (its pid free for reuse) cannot be hit.
-    let Ok(pidfd) = crate::hooks::pidfd_open(pid) else {
-        return;
-    };
-    // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo.
-    unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    reap_within(pid, Some(&pidfd), 10_000);
-}
-
-/// Reap a child that is exiting (or was killed), waiting at most `ms` for it.
-pub fn reap_within(pid: i32, pidfd: Option<&OwnedFd>, ms: i32) -> Option<i32> {
-    if let Some(fd) = pidfd {
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut p, 1, ms) };
-    }
-    let mut status = 0;
-    // SAFETY: non-blocking waitpid for our own child.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    (r == pid).then_some(status)
 }

@@ -63,6 +63,9 @@ pub fn stage(a: &ExecArgs) -> ! {
         // fds) may be open once we are in the container (CVE-2024-21626).
         let mut keep: Vec<i32> = a.namespaces.iter().map(|(_, f)| f.as_raw_fd()).collect();
         keep.extend(a.host_proc.map(|p| p.as_raw_fd()));
+        // The container's own root (no mount namespace): chrooted into below, closed with the
+        // rest before the cwd is entered.
+        keep.extend(a.root.map(|r| r.as_raw_fd()));
         close_runtime_fds(a, &keep);
         for (t, fd) in a.namespaces {
             // SAFETY: setns on a valid namespace fd.

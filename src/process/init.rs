@@ -47,6 +47,9 @@ pub struct InitArgs<'a> {
     pub cgroup_dirs: &'a [(std::path::PathBuf, std::path::PathBuf)],
     /// The runtime's mountinfo, read before clone (empty: unknown).
     pub host_mountinfo: &'a str,
+    /// The container is in a user namespace: its own, or the runtime's (rootless Podman's),
+    /// where mknod is refused too and devices are bound from the host, as runc does.
+    pub in_user_ns: bool,
     /// Bind-mount source trees cloned by the runtime (new user namespace only), by index.
     pub mount_sources: &'a [(usize, OwnedFd)],
 }
@@ -72,8 +75,13 @@ pub fn stage1(a: &InitArgs) -> ! {
         if a.plan.new_flags & libc::CLONE_NEWUSER != 0 {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
                 .ctx(|| "creating the user namespace".into())?;
+            // Dumpable while the runtime (or newuidmap) writes our maps: a caller that is
+            // not the host's root may not open them otherwise (see process::spawn).
+            // SAFETY: prctl with integer arguments.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
             channel::send(a.sock, channel::MAPS, &[])?;
             channel::expect(a.sock, channel::GO)?;
+            crate::security::set_non_dumpable();
             become_ns_root()?;
         }
         namespaces::join(a.plan, |t| t != LinuxNamespaceType::User)?;
@@ -177,6 +185,8 @@ fn setup(a: &InitArgs) -> Result<Never> {
     //    (join_cgroup: before the cgroup mounts, hooks and seccomp).
     set_pdeathsig(libc::SIGKILL);
     channel::expect(a.sock, channel::GO)?;
+    // Dumpable only while an unprivileged runtime wrote our maps (see process::spawn).
+    crate::security::set_non_dumpable();
     let fast_path = !a.plan.needs_two_stages();
     if fast_path {
         if a.plan.new_flags & libc::CLONE_NEWUSER != 0 {
@@ -212,7 +222,7 @@ fn setup(a: &InitArgs) -> Result<Never> {
 
     // 4. The filesystem. umask 0 so devices and dirs get exactly the modes asked for.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    let in_user_ns = namespaces_has(spec, LinuxNamespaceType::User);
+    let in_user_ns = a.in_user_ns;
     let mut console_slave: Option<OwnedFd> = None;
     let new_cgroup_ns = a.plan.new_flags & libc::CLONE_NEWCGROUP != 0;
     let cgroup_joined = std::cell::Cell::new(false);
@@ -565,10 +575,6 @@ pub(crate) fn reset_signals() {
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
-}
-
-fn namespaces_has(spec: &Spec, t: LinuxNamespaceType) -> bool {
-    crate::spec::namespace(spec, t).is_some()
 }
 
 pub(crate) fn join_session_keyring() {

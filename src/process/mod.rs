@@ -10,72 +10,19 @@ pub mod tty;
 
 use crate::error::{Context, Error, Result};
 use crate::namespaces::Plan;
+// The raw clone3 and close_range wrappers live in sys; init and exec reach them from here.
+pub use crate::sys::clone::{clone, clone_into};
+pub use crate::sys::fd::cloexec_from;
 use std::os::fd::OwnedFd;
-
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
-/// fork-like clone3: the child continues on a copy of our stack. Safe only because husk is
-/// single-threaded. Returns 0 in the child.
-pub fn clone(flags: u64) -> std::result::Result<i32, nix::errno::Errno> {
-    clone_into(flags, None)
-}
-
-pub fn clone_into(
-    flags: u64,
-    cgroup_fd: Option<i32>,
-) -> std::result::Result<i32, nix::errno::Errno> {
-    // clone3 refuses an exit signal with CLONE_PARENT: the child then inherits ours (SIGCHLD,
-    // since every husk process is cloned with it).
-    let exit_signal = if flags & libc::CLONE_PARENT as u64 != 0 {
-        0
-    } else {
-        libc::SIGCHLD as u64
-    };
-    let mut args = CloneArgs {
-        flags,
-        exit_signal,
-        ..Default::default()
-    };
-    if let Some(fd) = cgroup_fd {
-        args.flags |= 0x200000000; // CLONE_INTO_CGROUP
-        args.cgroup = fd as u64;
-    }
-    // SAFETY: clone3 with a zero stack behaves like fork; the struct outlives the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    if r < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    Ok(r as i32)
-}
 
 /// What the parent needs from the caller to drive init through setup.
 pub struct Hooks<'a> {
     /// Run prestart + createRuntime hooks with the container's pid; returns the state JSON to
     /// hand to the container-side hooks.
     pub runtime: &'a mut dyn FnMut(i32) -> Result<Vec<u8>>,
-    /// Create the container's cgroup and apply its limits while init sets up its mounts;
-    /// returns the `tasks` files (cgroup v1) through which init moves itself in.
-    pub cgroup: &'a mut dyn FnMut() -> Result<Vec<OwnedFd>>,
+    /// Create the container's cgroup (given init's pid: systemd puts it there) and apply its
+    /// limits while init sets up its mounts; returns the `tasks` files (cgroup v1) through which init moves itself in.
+    pub cgroup: &'a mut dyn FnMut(i32) -> Result<Vec<OwnedFd>>,
     /// The limits that wait until init is set up (cgroup v2, whose directory init is cloned
     /// into): called once, before the runtime hooks or at READY, whichever comes first.
     pub limits: &'a mut dyn FnMut() -> Result<()>,
@@ -109,7 +56,30 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
     } else {
         (plan.new_flags & !libc::CLONE_NEWCGROUP) as u64
     };
-    let child = clone_into(flags, hooks.cgroup_fd).ctx(|| "cloning the container's init".into())?;
+    // A caller that is not the host's root can open a new user namespace's /proc/<pid>/uid_map
+    // (and newuidmap accepts the pid) only while that process is dumpable: a non-dumpable
+    // one's /proc files belong to a root the caller has no rights over. Init inherits the
+    // flag from this clone and drops it again once its maps are written (see init::setup).
+    let new_user_ns = plan.new_flags & libc::CLONE_NEWUSER != 0;
+    let caller = if new_user_ns {
+        crate::rootless::Caller::current()
+    } else {
+        crate::rootless::Caller {
+            euid: 0,
+            egid: 0,
+            in_user_ns: false,
+        }
+    };
+    let dumpable_child = !two_stage && new_user_ns && (caller.euid != 0 || caller.in_user_ns);
+    if dumpable_child {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
+    }
+    let cloned = clone_into(flags, hooks.cgroup_fd);
+    if dumpable_child && cloned != Ok(0) {
+        crate::security::set_non_dumpable();
+    }
+    let child = cloned.ctx(|| "cloning the container's init".into())?;
     if child == 0 {
         drop(parent_sock);
         if two_stage {
@@ -125,8 +95,16 @@ pub fn spawn(args: &init::InitArgs, parent_sock: OwnedFd, hooks: Hooks) -> Resul
     // waiting forever. The fd number stays valid (/dev/null) for its owner, which closes it.
     release_number(std::os::fd::AsRawFd::as_raw_fd(args.sock));
     let mut init_pid = if two_stage { 0 } else { child };
-    let r = drive(args, &parent_sock, child, two_stage, &mut init_pid, hooks)
-        .map_err(|e| init_gone(e, &parent_sock, if init_pid > 0 { init_pid } else { child }));
+    let r = drive(
+        args,
+        &parent_sock,
+        child,
+        two_stage,
+        &mut init_pid,
+        &caller,
+        hooks,
+    )
+    .map_err(|e| init_gone(e, &parent_sock, if init_pid > 0 { init_pid } else { child }));
     if r.is_err() {
         for pid in [init_pid, child] {
             channel::kill_and_reap(pid);
@@ -231,6 +209,7 @@ fn drive(
     child: i32,
     two_stage: bool,
     init_pid: &mut i32,
+    caller: &crate::rootless::Caller,
     mut hooks: Hooks,
 ) -> Result<()> {
     let mut watch = channel::Watch::new(Some(setup_limit()));
@@ -240,7 +219,7 @@ fn drive(
         loop {
             match next(sock, &watch, step)? {
                 (channel::MAPS, _) => {
-                    crate::namespaces::write_id_maps(child, args.spec)?;
+                    crate::namespaces::write_id_maps(child, args.spec, caller)?;
                     channel::send(sock, channel::GO, &[])?;
                 }
                 (channel::PID, p) if p.len() == 4 => {
@@ -258,7 +237,7 @@ fn drive(
             channel::kill_and_reap(child);
         }
     } else if args.plan.new_flags & libc::CLONE_NEWUSER != 0 {
-        crate::namespaces::write_id_maps(child, args.spec)?;
+        crate::namespaces::write_id_maps(child, args.spec, caller)?;
     }
     crate::netdev::move_all(args.spec, *init_pid)?;
     channel::send(sock, channel::GO, &[])?;
@@ -268,7 +247,7 @@ fn drive(
     // writing, which waits for an RCU grace period (often 10 ms) whenever no other migration
     // ran just before. Init waits for this message only before it binds the cgroup
     // directories, runs hooks or loads seccomp.
-    let fds = (hooks.cgroup)()?;
+    let fds = (hooks.cgroup)(*init_pid)?;
     let raw: Vec<i32> = fds.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
     channel::send_with_fds(sock, channel::CGROUP_MADE, &raw)?;
     drop(fds);
@@ -329,8 +308,8 @@ pub(crate) fn hand_over_listener(
     let path = filter.listener_path().ok_or_else(|| {
         Error::Config("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY".into())
     })?;
-    let pidfd =
-        crate::hooks::pidfd_open(pid).ctx(|| "pidfd_open of the container's process".into())?;
+    let pidfd = crate::sys::pidfd::pidfd_open(pid)
+        .ctx(|| "pidfd_open of the container's process".into())?;
     // SAFETY: pidfd_getfd returns a new fd or -1.
     let fd = unsafe {
         libc::syscall(
@@ -363,7 +342,7 @@ fn exit_reason(pid: i32) -> String {
     if pid <= 0 {
         return generic;
     }
-    let pidfd = crate::hooks::pidfd_open(pid).ok();
+    let pidfd = crate::sys::pidfd::pidfd_open(pid).ok();
     match channel::reap_within(pid, pidfd.as_ref(), 2_000) {
         Some(status) if libc::WIFSIGNALED(status) => format!(
             "the container's init was killed by signal {} during setup",
@@ -375,18 +354,4 @@ fn exit_reason(pid: i32) -> String {
             channel::what_it_does(pid)
         ),
     }
-}
-
-/// Mark every fd from `first` up close-on-exec (only stdio and the preserved fds reach the
-/// container's program: CVE-2024-21626).
-pub fn cloexec_from(first: u32) {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
 }

@@ -5,9 +5,48 @@
 //! the master to stdout until the process exits and its output is drained.
 //!
 //! Without a terminal nothing is copied: the process has husk's stdio itself.
+//! [`check_terminal`] holds runc's rules on who receives the terminal, for create and exec.
 
+use crate::error::{Error, Result};
 use nix::sys::signal::SigSet;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// The command that asks for a terminal: the errors name what its user wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalFor {
+    /// create and run: the terminal is process.terminal of the config.
+    Create,
+    /// exec: --tty or process.terminal of the --process file.
+    Exec,
+}
+
+/// runc's rules for a terminal, checked before anything is created: the pty master goes to
+/// --console-socket, or to husk itself when it stays in the foreground to relay it (run, exec
+/// without --detach); a --console-socket without a terminal has nothing to receive.
+pub fn check_terminal(
+    cmd: TerminalFor,
+    terminal: bool,
+    console_socket: bool,
+    foreground: bool,
+) -> Result<()> {
+    let msg = match (terminal, console_socket, cmd) {
+        (true, false, _) if foreground => return Ok(()),
+        (true, false, TerminalFor::Create) => {
+            "process.terminal is true: --console-socket is required to receive the terminal"
+        }
+        (true, false, TerminalFor::Exec) => {
+            "--tty: cannot allocate a terminal when detaching without --console-socket"
+        }
+        (false, true, TerminalFor::Create) => {
+            "--console-socket: cannot be used when process.terminal is false"
+        }
+        (false, true, TerminalFor::Exec) => {
+            "--console-socket: cannot be used without a terminal (--tty or process.terminal)"
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::Usage(msg.into()))
+}
 
 /// The signals a foreground husk passes on to its process.
 pub const FORWARDED: [i32; 8] = [
@@ -117,13 +156,44 @@ fn pump_master(master: RawFd, buf: &mut [u8]) -> bool {
     false
 }
 
-fn status_code(status: libc::c_int) -> Option<i32> {
-    if libc::WIFEXITED(status) {
-        Some(libc::WEXITSTATUS(status))
+fn status_code(pid: i32, status: libc::c_int) -> Option<i32> {
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
     } else if libc::WIFSIGNALED(status) {
-        Some(128 + libc::WTERMSIG(status))
+        128 + libc::WTERMSIG(status)
     } else {
-        None
+        return None;
+    };
+    // The code alone cannot tell `exit 137` from SIGKILL, nor say what killed a program that
+    // died without a word (systemd without a console): --debug shows the raw status.
+    log::debug!("process {pid} {}", describe_status(status));
+    Some(code)
+}
+
+/// What a wait status says, in words: "exited with status N", "was killed by signal N (NAME)".
+pub fn describe_status(status: libc::c_int) -> String {
+    if libc::WIFEXITED(status) {
+        return format!("exited with status {}", libc::WEXITSTATUS(status));
+    }
+    if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        let core = if libc::WCOREDUMP(status) {
+            ", core dumped"
+        } else {
+            ""
+        };
+        return format!("was killed by signal {sig} ({}{core})", signal_name(sig));
+    }
+    format!("changed state (wait status {status:#x})")
+}
+
+fn signal_name(sig: i32) -> String {
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if sig >= libc::SIGRTMIN() && sig <= libc::SIGRTMAX() => {
+            format!("SIGRTMIN+{}", sig - libc::SIGRTMIN())
+        }
+        Err(_) => "unknown".to_string(),
     }
 }
 
@@ -141,7 +211,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>, set: &SigSet, reap_any: bool) -> 
             let mut status = 0;
             // SAFETY: blocking wait for our child.
             if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
-                return status_code(status).unwrap_or(255);
+                return status_code(pid, status).unwrap_or(255);
             }
             return 255;
         }
@@ -166,7 +236,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>, set: &SigSet, reap_any: bool) -> 
                 break;
             }
             if r == pid {
-                if let Some(code) = status_code(status) {
+                if let Some(code) = status_code(pid, status) {
                     if let Some(m) = &master {
                         // A non-blocking read flushes the pty's pending input first, so what
                         // the process wrote before it exited is all there.
@@ -213,7 +283,7 @@ pub fn wait(pid: i32, master: Option<OwnedFd>, set: &SigSet, reap_any: bool) -> 
             let mut status = 0;
             // SAFETY: blocking wait for our child.
             if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
-                return status_code(status).unwrap_or(255);
+                return status_code(pid, status).unwrap_or(255);
             }
             return 255;
         }
@@ -260,6 +330,58 @@ pub fn wait(pid: i32, master: Option<OwnedFd>, set: &SigSet, reap_any: bool) -> 
                 // Every slave fd is closed: nothing more will come; wait for the exit.
                 master_open = false;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(r: Result<()>) -> String {
+        match r {
+            Err(Error::Usage(m)) => m,
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn terminal_goes_to_the_socket_or_to_a_foreground_husk() {
+        for cmd in [TerminalFor::Create, TerminalFor::Exec] {
+            // With a socket: whether husk stays or not.
+            assert!(check_terminal(cmd, true, true, false).is_ok());
+            assert!(check_terminal(cmd, true, true, true).is_ok());
+            // Without: only a foreground husk can relay it.
+            assert!(check_terminal(cmd, true, false, true).is_ok());
+            // No terminal, no socket: stdio is inherited.
+            assert!(check_terminal(cmd, false, false, false).is_ok());
+            assert!(check_terminal(cmd, false, false, true).is_ok());
+        }
+    }
+
+    #[test]
+    fn terminal_without_anyone_to_receive_it_is_refused() {
+        assert_eq!(
+            err(check_terminal(TerminalFor::Create, true, false, false)),
+            "process.terminal is true: --console-socket is required to receive the terminal"
+        );
+        assert_eq!(
+            err(check_terminal(TerminalFor::Exec, true, false, false)),
+            "--tty: cannot allocate a terminal when detaching without --console-socket"
+        );
+    }
+
+    #[test]
+    fn console_socket_without_a_terminal_is_refused() {
+        for fg in [false, true] {
+            assert_eq!(
+                err(check_terminal(TerminalFor::Create, false, true, fg)),
+                "--console-socket: cannot be used when process.terminal is false"
+            );
+            assert_eq!(
+                err(check_terminal(TerminalFor::Exec, false, true, fg)),
+                "--console-socket: cannot be used without a terminal (--tty or process.terminal)"
+            );
         }
     }
 }

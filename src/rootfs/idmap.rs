@@ -120,7 +120,7 @@ pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedFd)>> {
 /// maps are written for it, its namespace is opened, and the child exits.
 fn user_namespace(uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<OwnedFd> {
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
-    let child = crate::process::clone_into(libc::CLONE_NEWUSER as u64, None)
+    let child = crate::sys::clone::clone_into(libc::CLONE_NEWUSER as u64, None)
         .ctx(|| "cloning into a new user namespace".into())?;
     if child == 0 {
         // The child only waits for the parent to be done with its namespace.

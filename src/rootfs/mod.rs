@@ -8,9 +8,15 @@
 
 mod copyup;
 pub mod idmap;
-pub mod mounts;
+// What a mount option means is part of reading the config (spec checks them up front).
+pub use crate::spec::mounts;
 
 use crate::error::{Context, Error, Result};
+use crate::sys::mountinfo::{self, unescape};
+use crate::sys::openat2::openat2;
+// Moved to sys (the leaf of raw kernel interfaces); still reached through rootfs by init.
+pub use crate::sys::fd::fd_path;
+pub use crate::sys::procfs::ProcFs;
 use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::{LinuxDeviceType, Spec};
 use std::ffi::CString;
@@ -19,13 +25,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 const NONE: Option<&str> = None;
-
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
 
 /// openat2 with RESOLVE_IN_ROOT: `rel` is resolved as if `root` were `/`.
 pub fn open_in_root(
@@ -40,111 +39,6 @@ pub fn open_in_root(
         flags,
         libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS | resolve,
     )
-}
-
-/// openat2 with exactly the `resolve` flags given; `rel` loses a leading `/`.
-fn openat2(dir: RawFd, rel: &Path, flags: libc::c_int, resolve: u64) -> nix::Result<OwnedFd> {
-    let rel = rel.strip_prefix("/").unwrap_or(rel);
-    let rel = if rel.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        rel
-    };
-    let c = CString::new(rel.as_os_str().as_bytes()).map_err(|_| nix::errno::Errno::EINVAL)?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve,
-    };
-    // The kernel answers EAGAIN when a rename or a mount anywhere on the machine raced a ".."
-    // of the walk (it cannot prove the walk stayed inside): try again, as its manual says.
-    let mut tries = 0;
-    let fd = loop {
-        // SAFETY: valid pointers for the duration of the call; the result is a new fd we own.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dir,
-                c.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if fd < 0 && nix::errno::Errno::last() == nix::errno::Errno::EAGAIN && tries < 64 {
-            tries += 1;
-            continue;
-        }
-        break fd;
-    };
-    if fd < 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    // SAFETY: fd is a fresh descriptor returned by the kernel.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// A procfs mount that writes cannot be redirected through (CVE-2025-52881): the directory is
-/// checked to be the root of a procfs (filesystem magic and root inode number), and files below
-/// it are opened with RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS, so a file bind
-/// mounted over a /proc entry (say /proc/sys/kernel/core_pattern over /proc/self/attr/exec), a
-/// non-procfs /proc of a hostile rootfs, or a magic link all fail instead of being written.
-pub struct ProcFs(OwnedFd);
-
-impl AsRawFd for ProcFs {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
-    }
-}
-
-/// The inode number of every procfs root (PROC_ROOT_INO).
-const PROC_ROOT_INO: u64 = 1;
-
-impl ProcFs {
-    /// `path` is absolute (`/proc` of the current root); its last component must not be a link.
-    pub fn open(path: &str) -> Result<ProcFs> {
-        let what = || format!("{path}: opening procfs");
-        let fd = nix::fcntl::open(
-            path,
-            nix::fcntl::OFlag::O_PATH
-                | nix::fcntl::OFlag::O_DIRECTORY
-                | nix::fcntl::OFlag::O_NOFOLLOW
-                | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .ctx(what)?;
-        // SAFETY: fresh fd.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let fs = nix::sys::statfs::fstatfs(&fd).ctx(what)?;
-        let st = nix::sys::stat::fstat(fd.as_raw_fd()).ctx(what)?;
-        if fs.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC
-            || st.st_ino as u64 != PROC_ROOT_INO
-        {
-            return Err(Error::Other(format!(
-                "{path} is not the root of a procfs mount; refusing to write through it"
-            )));
-        }
-        Ok(ProcFs(fd))
-    }
-
-    /// Open `rel` (e.g. `thread-self/attr/exec`) strictly inside this procfs mount.
-    pub fn open_file(&self, rel: &str, flags: libc::c_int) -> nix::Result<OwnedFd> {
-        openat2(
-            self.0.as_raw_fd(),
-            Path::new(rel),
-            flags,
-            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS,
-        )
-    }
-
-    /// Write `value` to `rel` in one write(2), as /proc files want.
-    pub fn write(&self, rel: &str, value: &[u8]) -> nix::Result<()> {
-        let fd = self.open_file(rel, libc::O_WRONLY)?;
-        let n = nix::unistd::write(&fd, value)?;
-        if n != value.len() {
-            return Err(nix::errno::Errno::EIO);
-        }
-        Ok(())
-    }
 }
 
 /// The bind target for the terminal at /dev/console: a regular file in the rootfs's own /dev,
@@ -214,10 +108,6 @@ fn replace_unless_regular(dir: &OwnedFd, name: &str) -> nix::Result<()> {
     // SAFETY: closing the fd just opened.
     unsafe { libc::close(fd) };
     Ok(())
-}
-
-pub fn fd_path(fd: &impl AsRawFd) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -855,8 +745,11 @@ impl Setup<'_> {
     }
 
     /// A `cgroup` mount: on a cgroup2 host the container gets cgroup2 (of its own cgroup
-    /// namespace, or the host's); on v1 and hybrid hosts a tmpfs with one mount per hierarchy,
-    /// as runc builds it.
+    /// namespace, or the host's); on v1 and hybrid hosts a tmpfs with one mount per v1
+    /// hierarchy, as runc builds it. As runc, the unified hierarchy of a hybrid host is left
+    /// out: systemd in the container would take the host for hybrid and create its cgroups
+    /// there, which it cannot (a read-only bind of the host's, or a fresh view it does not own),
+    /// and stop; without it systemd runs in legacy mode on the v1 hierarchies.
     fn mount_cgroup(
         &self,
         root: RawFd,
@@ -886,7 +779,9 @@ impl Setup<'_> {
                 field,
             );
         }
-        // runc labels this tmpfs with the mount label like any other tmpfs.
+        // runc labels this tmpfs with the mount label like any other tmpfs. It stays writable
+        // (nosuid, nodev, noexec, as runc's) whatever the options: `ro` is for the hierarchies
+        // bound below it; the tmpfs holds nothing but their mount points, and is the container's.
         let data = match self.mount_label {
             Some(l) => crate::security::selinux::with_context("mode=755", l),
             None => "mode=755".to_string(),
@@ -895,7 +790,7 @@ impl Setup<'_> {
             Some("tmpfs"),
             &fd_path(&target),
             Some("tmpfs"),
-            flags & !MsFlags::MS_RDONLY,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             Some(data.as_str()),
         )
         .ctx(|| format!("{}: mounting the tmpfs for cgroup hierarchies", field()))?;
@@ -910,7 +805,7 @@ impl Setup<'_> {
             MsFlags::empty()
         };
         let mut bound: Vec<&Path> = Vec::new();
-        for h in &hierarchies {
+        for h in hierarchies.iter().filter(|h| h.fstype == "cgroup") {
             let Ok(rel) = h.mount_point.strip_prefix("/sys/fs/cgroup") else {
                 continue;
             };
@@ -939,35 +834,32 @@ impl Setup<'_> {
                 }
             }
         }
-        if !self.new_cgroup_ns && !flags.is_empty() {
-            match set_attr_recursive(&tmp, flags) {
-                Ok(()) => return Ok(()),
-                // Before Linux 5.12: remount each bind mount, then the tmpfs.
-                Err(nix::errno::Errno::ENOSYS) => {
-                    for rel in bound {
-                        remount_bind(tmp.as_raw_fd(), rel, flags)
-                            .ctx(|| format!("{}: remounting {}", field(), rel.display()))?;
-                    }
-                }
-                Err(e) => {
-                    return Err(Error::sys(
-                        format!("{}: applying {flags:?} to the cgroup mounts", field()),
-                        e,
-                    ))
-                }
+        if self.new_cgroup_ns || flags.is_empty() {
+            return Ok(());
+        }
+        let applied = set_attr_recursive(&tmp, flags).and_then(|()| {
+            // The recursive call reached the tmpfs too; it stays writable, as runc's.
+            if flags.contains(MsFlags::MS_RDONLY) {
+                mount_setattr(&tmp, false, 0, mounts::attr::RDONLY, None)
+            } else {
+                Ok(())
             }
+        });
+        match applied {
+            Ok(()) => Ok(()),
+            // Before Linux 5.12: remount each bind mount.
+            Err(nix::errno::Errno::ENOSYS) => {
+                for rel in bound {
+                    remount_bind(tmp.as_raw_fd(), rel, flags)
+                        .ctx(|| format!("{}: remounting {}", field(), rel.display()))?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(Error::sys(
+                format!("{}: applying {flags:?} to the cgroup mounts", field()),
+                e,
+            )),
         }
-        if flags.contains(MsFlags::MS_RDONLY) {
-            mount(
-                NONE,
-                &fd_path(&tmp),
-                NONE,
-                MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags | locked_flags(&tmp),
-                NONE,
-            )
-            .ctx(|| format!("{}: making the cgroup tmpfs read-only", field()))?;
-        }
-        Ok(())
     }
 
     /// `at` is (dir fd, path) of the target, to find the new mount again for the remount.
@@ -1325,49 +1217,22 @@ pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
     out
 }
 
-/// Mountinfo's octal escapes (`\040` for a space) decoded.
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// --no-pivot: detach every full procfs and sysfs mount outside the rootfs (their mount
 /// events kept from the host with a slave remount first); one that cannot be detached is
 /// covered with an empty tmpfs.
 fn hide_host_proc_sys(rootfs: &OwnedFd) -> Result<()> {
     let root_path =
         std::fs::read_link(fd_path(rootfs)).ctx(|| "--no-pivot: the rootfs path".into())?;
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .ctx(|| "--no-pivot: reading /proc/self/mountinfo".into())?;
+    let info = mountinfo::read_own().ctx(|| "--no-pivot: reading /proc/self/mountinfo".into())?;
     let mut targets: Vec<PathBuf> = Vec::new();
-    for line in info.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        let f: Vec<&str> = pre.split(' ').collect();
-        let fstype = post.split(' ').next().unwrap_or("");
-        if f.len() < 5 || f[3] != "/" || !(fstype == "proc" || fstype == "sysfs") {
+    for m in info {
+        if m.root != "/" || !(m.fstype == "proc" || m.fstype == "sysfs") {
             continue;
         }
-        let mp = PathBuf::from(unescape_mountinfo(f[4]));
-        if mp.starts_with(&root_path) {
+        if m.mount_point.starts_with(&root_path) {
             continue;
         }
-        targets.push(mp);
+        targets.push(m.mount_point);
     }
     // Deepest first, so that detaching one does not take another's path away first.
     targets.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
@@ -1643,32 +1508,17 @@ pub fn host_cgroup_mounts(mountinfo: &str) -> Vec<HostCgroupMount> {
     } else {
         mountinfo
     };
-    for line in data.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut r = right.split(' ');
-        let fstype = r.next().unwrap_or("");
-        if fstype != "cgroup" && fstype != "cgroup2" {
+    for m in mountinfo::parse(data) {
+        if m.fstype != "cgroup" && m.fstype != "cgroup2" {
             continue;
         }
-        let _source = r.next();
-        let super_opts = r.next().unwrap_or("").to_string();
-        let mount_point = left.split(' ').nth(4).unwrap_or("");
         out.push(HostCgroupMount {
-            mount_point: PathBuf::from(unescape(mount_point)),
-            fstype: fstype.to_string(),
-            super_opts,
+            mount_point: m.mount_point,
+            fstype: m.fstype,
+            super_opts: m.super_options,
         });
     }
     out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
 }
 
 /// The controller options of a v1 hierarchy, without rw/ro and other generic ones.

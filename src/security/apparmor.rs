@@ -8,7 +8,7 @@
 //! too, but in the runtime before anything is created, with a message that says why.
 
 use crate::error::{Error, Result};
-use crate::rootfs::ProcFs;
+use crate::sys::procfs::ProcFs;
 use std::os::fd::OwnedFd;
 
 /// AppArmor is enabled when the module says so (Y), as runc and the apparmor tools check.

@@ -9,7 +9,7 @@ pub mod seccomp_verdict;
 pub mod selinux;
 
 use crate::error::Result;
-use crate::rootfs::ProcFs;
+use crate::sys::procfs::ProcFs;
 use std::os::fd::OwnedFd;
 
 /// The LSM labels of a container, checked by the runtime before clone so that a label the host

@@ -454,7 +454,7 @@ fn process_state_json(pid: i32, metadata: Option<&str>, state_json: &[u8]) -> Re
         ));
     }
     let mut msg = serde_json::Map::new();
-    msg.insert("ociVersion".into(), crate::commands::OCI_VERSION.into());
+    msg.insert("ociVersion".into(), crate::spec::OCI_VERSION.into());
     msg.insert(
         "fds".into(),
         serde_json::json!([oci_spec::runtime::SECCOMP_FD_NAME]),
@@ -1176,7 +1176,7 @@ mod tests {
         assert_eq!(
             v,
             json!({
-                "ociVersion": crate::commands::OCI_VERSION,
+                "ociVersion": crate::spec::OCI_VERSION,
                 "fds": ["seccompFd"],
                 "pid": 4422,
                 "metadata": "MKNOD=/dev/null",

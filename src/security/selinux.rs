@@ -8,7 +8,7 @@
 //! every config they write, whatever the host.
 
 use crate::error::{Error, Result};
-use crate::rootfs::ProcFs;
+use crate::sys::procfs::ProcFs;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -25,12 +25,11 @@ fn selinuxfs_mount() -> Option<PathBuf> {
     {
         return Some(usual.to_path_buf());
     }
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines().find_map(|l| {
-        let (left, right) = l.split_once(" - ")?;
-        (right.split(' ').next() == Some("selinuxfs"))
-            .then(|| PathBuf::from(left.split(' ').nth(4).unwrap_or_default()))
-    })
+    crate::sys::mountinfo::read_own()
+        .ok()?
+        .into_iter()
+        .find(|m| m.fstype == "selinuxfs")
+        .map(|m| m.mount_point)
 }
 
 /// The selinuxfs mount when SELinux is enabled: mounted and with its `enforce` file (enforcing

@@ -1,6 +1,10 @@
 //! Load `config.json` and check it up front, so that every mistake in it is reported before
 //! anything is created, by one line that names the field (`linux.namespaces[2].path: ...`).
 
+pub mod mounts;
+mod version;
+pub use version::{at_least_1_3, OCI_VERSION};
+
 use crate::error::{Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::path::{Path, PathBuf};
@@ -46,23 +50,8 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     fields::check_config(&data)?;
     limits::check(&spec)?;
     let rootfs = check(&spec, &dir)?;
-    crate::netdev::check(&spec)?;
-    crate::numa::check(&spec)?;
-    crate::intelrdt::check(&spec)?;
-    if at_least_1_3(spec.version()) {
-        crate::cgroups::PIDS_ZERO_IS_A_LIMIT.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
     strip_rootfs_prefix(&mut spec, &rootfs);
     Ok(Bundle { dir, spec, rootfs })
-}
-
-/// ociVersion 1.3.0 or later (pre-releases of 1.3.0 count: they carry its guidance).
-fn at_least_1_3(v: &str) -> bool {
-    let mut n = v
-        .split(['.', '-', '+'])
-        .map(|p| p.parse::<u64>().unwrap_or(0));
-    let (major, minor) = (n.next().unwrap_or(0), n.next().unwrap_or(0));
-    (major, minor) >= (1, 3)
 }
 
 /// As runc: a mount destination that already starts with the rootfs's host path names the
@@ -330,7 +319,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
             }
         }
         if let Some(p) = l.rootfs_propagation().as_deref() {
-            if crate::rootfs::mounts::rootfs_propagation(p).is_none() {
+            if mounts::rootfs_propagation(p).is_none() {
                 return Err(cfg(format!("linux.rootfsPropagation {p:?}: unknown propagation (expected shared, slave, private or unbindable, optionally with r)")));
             }
         }
@@ -369,8 +358,7 @@ fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
                 )));
             }
             for o in opts {
-                crate::rootfs::mounts::check_option(o)
-                    .map_err(|e| cfg(format!("mounts[{i}].options: {e}")))?;
+                mounts::check_option(o).map_err(|e| cfg(format!("mounts[{i}].options: {e}")))?;
             }
         }
     }
